@@ -1,0 +1,277 @@
+package raftstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/skiffhq/skiff/fsm"
+)
+
+// Tuning holds Raft's timing and log-compaction settings.
+type Tuning struct {
+	HeartbeatTimeout   time.Duration
+	ElectionTimeout    time.Duration
+	LeaderLeaseTimeout time.Duration
+	CommitTimeout      time.Duration
+	SnapshotThreshold  uint64
+	SnapshotInterval   time.Duration
+	TrailingLogs       uint64
+	// WatchLogSize is the number of events kept for watches.
+	WatchLogSize int
+}
+
+// Forwarder carries requests from a follower to the leader. The server
+// package implements it over the servers' internal HTTP API.
+type Forwarder interface {
+	// Propose asks the leader to apply an encoded command. It returns
+	// ErrNotLeader if the addressed server is not the leader (the command
+	// was not applied), or another error whose outcome is unknown.
+	Propose(ctx context.Context, leader raft.ServerID, cmd []byte) (fsm.Result, error)
+	// ReadIndex asks the leader for the revision a linearizable read must
+	// wait for (see Node.LeaderReadIndex).
+	ReadIndex(ctx context.Context, leader raft.ServerID) (uint64, error)
+}
+
+// Config configures a Node.
+type Config struct {
+	ID raft.ServerID
+	// BindAddr is the Raft TCP address; port 0 picks a free port. It must
+	// be an address other servers can reach (not 0.0.0.0).
+	BindAddr string
+	// DataDir holds raft.db and snapshots/.
+	DataDir   string
+	Tuning    Tuning
+	Forwarder Forwarder
+	// Dialer opens connections to other servers; nil means TCP.
+	Dialer Dialer
+	Logger *slog.Logger
+}
+
+// Errors returned by Node.
+var (
+	// ErrNotLeader means the request reached a server that is not the
+	// leader; nothing was applied, so it is safe to retry.
+	ErrNotLeader = errors.New("not the raft leader")
+	// ErrNoLeader means no leader could be found before the deadline.
+	ErrNoLeader = errors.New("no raft leader")
+	// ErrUnknownOutcome means a write may or may not have been committed
+	// (leadership was lost while it was in flight, or the leader went away
+	// after receiving it).
+	ErrUnknownOutcome = errors.New("write outcome unknown")
+	// ErrClosed means the node has been shut down.
+	ErrClosed = errors.New("raft node closed")
+)
+
+// Node is one Raft replica of the store.
+type Node struct {
+	cfg      Config
+	log      *slog.Logger
+	store    *fsm.Store
+	raft     *raft.Raft
+	trans    *raft.NetworkTransport
+	db       *raftboltdb.BoltStore
+	hasState bool
+
+	notifyCh chan bool
+	done     chan struct{}
+	wg       sync.WaitGroup
+
+	mu sync.Mutex
+	// ready is true while this node leads and has applied every entry of
+	// earlier terms (its leadership barrier has completed).
+	ready   bool
+	readyCh chan struct{} // closed when ready is set for the current leadership
+
+	closeOnce sync.Once
+}
+
+// DefaultTuning returns the settings measured on loopback and a 2-core
+// machine (see docs/benchmarks.md).
+func DefaultTuning() Tuning {
+	return Tuning{
+		HeartbeatTimeout:   500 * time.Millisecond,
+		ElectionTimeout:    500 * time.Millisecond,
+		LeaderLeaseTimeout: 250 * time.Millisecond,
+		CommitTimeout:      10 * time.Millisecond,
+		SnapshotThreshold:  8192,
+		SnapshotInterval:   30 * time.Second,
+		TrailingLogs:       10240,
+		WatchLogSize:       fsm.DefaultWatchLogSize,
+	}
+}
+
+// Open opens (or creates) the replica's on-disk state and starts Raft. A
+// node without existing state stays idle until Bootstrap is called or a
+// leader adds it.
+func Open(cfg Config) (*Node, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ID == "" {
+		return nil, errors.New("raftstore: empty server id")
+	}
+	log := cfg.Logger.With("component", "raft")
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	store := fsm.New(fsm.Options{WatchLogSize: cfg.Tuning.WatchLogSize})
+	n := &Node{cfg: cfg, log: log, store: store, notifyCh: make(chan bool, 16), done: make(chan struct{}), readyCh: make(chan struct{})}
+
+	db, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.DataDir, "raft.db")})
+	if err != nil {
+		return nil, fmt.Errorf("open raft log %s: %w", filepath.Join(cfg.DataDir, "raft.db"), err)
+	}
+	n.db = db
+	hl := newHCLogger(log)
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, hl.Named("snapshot"))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open snapshot store: %w", err)
+	}
+	if err := checkAdvertisable(cfg.BindAddr); err != nil {
+		db.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.BindAddr)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("raft_addr %s: %w", cfg.BindAddr, err)
+	}
+	dial := cfg.Dialer
+	if dial == nil {
+		dial = tcpDial
+	}
+	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream:  &streamLayer{Listener: ln, dial: dial},
+		MaxPool: 4,
+		Timeout: 10 * time.Second,
+		Logger:  hl.Named("transport"),
+	})
+	n.trans = trans
+	logs, err := raft.NewLogCache(1024, db)
+	if err != nil {
+		n.closeStores()
+		return nil, err
+	}
+	n.hasState, err = raft.HasExistingState(logs, db, snaps)
+	if err != nil {
+		n.closeStores()
+		return nil, fmt.Errorf("read raft state: %w", err)
+	}
+	rc := raftConfig(cfg, hl)
+	rc.NotifyCh = n.notifyCh
+	r, err := raft.NewRaft(rc, &fsm.FSM{Store: store}, logs, db, snaps, trans)
+	if err != nil {
+		n.closeStores()
+		return nil, fmt.Errorf("start raft: %w", err)
+	}
+	n.raft = r
+	n.wg.Add(1)
+	go n.watchLeadership()
+	return n, nil
+}
+
+func raftConfig(cfg Config, hl hclog.Logger) *raft.Config {
+	t := cfg.Tuning
+	def := DefaultTuning()
+	pick := func(v, d time.Duration) time.Duration {
+		if v > 0 {
+			return v
+		}
+		return d
+	}
+	rc := raft.DefaultConfig()
+	rc.LocalID = cfg.ID
+	rc.Logger = hl
+	rc.HeartbeatTimeout = pick(t.HeartbeatTimeout, def.HeartbeatTimeout)
+	rc.ElectionTimeout = pick(t.ElectionTimeout, def.ElectionTimeout)
+	rc.LeaderLeaseTimeout = pick(t.LeaderLeaseTimeout, def.LeaderLeaseTimeout)
+	rc.CommitTimeout = pick(t.CommitTimeout, def.CommitTimeout)
+	rc.SnapshotInterval = pick(t.SnapshotInterval, def.SnapshotInterval)
+	rc.SnapshotThreshold = def.SnapshotThreshold
+	if t.SnapshotThreshold > 0 {
+		rc.SnapshotThreshold = t.SnapshotThreshold
+	}
+	rc.TrailingLogs = def.TrailingLogs
+	if t.TrailingLogs > 0 {
+		rc.TrailingLogs = t.TrailingLogs
+	}
+	rc.MaxAppendEntries = 512
+	rc.BatchApplyCh = true
+	return rc
+}
+
+func checkAdvertisable(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("raft_addr %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return fmt.Errorf("raft_addr %q: must be an address other servers can reach, not %s", addr, host)
+	}
+	return nil
+}
+
+// Store returns the replica's state machine for reads and watches.
+func (n *Node) Store() *fsm.Store { return n.store }
+
+// Raft exposes the underlying raft instance for stats and tests.
+func (n *Node) Raft() *raft.Raft { return n.raft }
+
+// ID returns this server's ID.
+func (n *Node) ID() raft.ServerID { return n.cfg.ID }
+
+// Addr returns the address Raft listens on.
+func (n *Node) Addr() raft.ServerAddress { return n.trans.LocalAddr() }
+
+// HasState reports whether the node found existing Raft state on disk when
+// it was opened, or has since been bootstrapped or joined.
+func (n *Node) HasState() bool {
+	if n.hasState {
+		return true
+	}
+	return n.raft.LastIndex() > 0
+}
+
+// Leader returns the current leader's ID and address as this node knows
+// them; empty if none.
+func (n *Node) Leader() (raft.ServerID, raft.ServerAddress) {
+	addr, id := n.raft.LeaderWithID()
+	return id, addr
+}
+
+// IsLeader reports whether this node believes it is the leader.
+func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+
+// Close shuts Raft down and releases the on-disk stores. It does not hand
+// leadership over; use TransferLeadership first for a graceful stop.
+func (n *Node) Close() error {
+	var err error
+	n.closeOnce.Do(func() {
+		close(n.done)
+		err = n.raft.Shutdown().Error()
+		n.wg.Wait()
+		n.closeStores()
+	})
+	return err
+}
+
+func (n *Node) closeStores() {
+	if n.trans != nil {
+		n.trans.Close()
+	}
+	if n.db != nil {
+		n.db.Close()
+	}
+}
