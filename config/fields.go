@@ -1,0 +1,98 @@
+package config
+
+import (
+	"strings"
+	"time"
+)
+
+// field describes one configuration key: where it lives in Server, how it is
+// spelled as a flag and an environment variable, and its help text. The table
+// in serverFields is the single place that lists the keys.
+type field struct {
+	key   string // viper key, e.g. "raft.heartbeat_timeout"
+	usage string
+	// ptr returns a pointer into s: *string, *int, *uint64, *time.Duration
+	// or *[]string.
+	ptr func(s *Server) any
+}
+
+// flagName returns the command-line flag of the key: "raft.heartbeat_timeout"
+// becomes "raft-heartbeat-timeout".
+func (f field) flagName() string {
+	return strings.NewReplacer("_", "-", ".", "-").Replace(f.key)
+}
+
+// envName returns the environment variable of the key:
+// "raft.heartbeat_timeout" becomes "SKIFF_RAFT_HEARTBEAT_TIMEOUT".
+func (f field) envName() string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(f.key, ".", "_"))
+}
+
+const envPrefix = "SKIFF_"
+
+// isSection reports whether key holds a map of other keys.
+func isSection(key string) bool {
+	return key == "raft"
+}
+
+// serverFields lists every key of Server in the order of the struct.
+func serverFields() []field {
+	return []field{
+		{"name", "server name, unique in the cluster (default: the host name)",
+			func(s *Server) any { return &s.Name }},
+		{"data_dir", "data directory (default: " + DefaultDataRoot + "/<name>)",
+			func(s *Server) any { return &s.DataDir }},
+		{"api_addr", "host:port of the HTTP API", func(s *Server) any { return &s.APIAddr }},
+		{"raft_addr", "host:port of the Raft transport", func(s *Server) any { return &s.RaftAddr }},
+		{"gossip_addr", "host:port of gossip (TCP and UDP)", func(s *Server) any { return &s.GossipAddr }},
+		{"bootstrap_expect", "number of servers to wait for before bootstrapping Raft",
+			func(s *Server) any { return &s.BootstrapExpect }},
+		{"join", "gossip seed addresses host:port (repeat or comma-separate)",
+			func(s *Server) any { return &s.Join }},
+		{"token", "shared cluster secret (at least 16 characters)", func(s *Server) any { return &s.Token }},
+		{"log_level", "log level: debug, info, warn or error", func(s *Server) any { return &s.LogLevel }},
+		{"raft.heartbeat_timeout", "Raft heartbeat timeout",
+			func(s *Server) any { return &s.Raft.HeartbeatTimeout }},
+		{"raft.election_timeout", "Raft election timeout",
+			func(s *Server) any { return &s.Raft.ElectionTimeout }},
+		{"raft.leader_lease_timeout", "Raft leader lease timeout",
+			func(s *Server) any { return &s.Raft.LeaderLeaseTimeout }},
+		{"raft.commit_timeout", "Raft commit timeout", func(s *Server) any { return &s.Raft.CommitTimeout }},
+		{"raft.snapshot_threshold", "Raft log entries between snapshots",
+			func(s *Server) any { return &s.Raft.SnapshotThreshold }},
+		{"raft.snapshot_interval", "how often Raft checks the snapshot threshold",
+			func(s *Server) any { return &s.Raft.SnapshotInterval }},
+		{"raft.trailing_logs", "Raft log entries kept after a snapshot",
+			func(s *Server) any { return &s.Raft.TrailingLogs }},
+		{"raft.watch_log_size", "store events kept for watches",
+			func(s *Server) any { return &s.Raft.WatchLogSize }},
+	}
+}
+
+// lookupField returns the field of key, if any.
+func lookupField(key string) (field, bool) {
+	for _, f := range serverFields() {
+		if f.key == key {
+			return f, true
+		}
+	}
+	return field{}, false
+}
+
+// defaultValue returns the value of f in DefaultServer, for viper's default
+// layer and the flags' help text.
+func (f field) defaultValue(d *Server) any {
+	switch p := f.ptr(d).(type) {
+	case *string:
+		return *p
+	case *int:
+		return *p
+	case *uint64:
+		return *p
+	case *time.Duration:
+		return *p
+	case *[]string:
+		return *p
+	}
+	return nil
+}
