@@ -1,0 +1,148 @@
+package server
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/skiffhq/skiff/fsm/raftstore"
+	"github.com/skiffhq/skiff/gossip"
+)
+
+// tombstoneTTL bounds how long a removed server is kept from being re-added
+// while it is still seen in gossip.
+const tombstoneTTL = 5 * time.Minute
+
+// membershipLoop drives cluster membership from gossip, on every gossip
+// change and at least every second:
+//   - before this server has Raft state, it bootstraps a new cluster once
+//     bootstrap_expect servers without state are seen;
+//   - as leader, it adds gossip servers missing from the Raft configuration
+//     as voters (a new server, or one that was wiped);
+//   - once in a cluster, it notices being removed and stops.
+func (s *Server) membershipLoop(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	advertised := s.node.HasState()
+	// member turns true once this server has seen itself in the Raft
+	// configuration; a server catching up as a new member may replay older
+	// configurations without itself, which must not count as a removal.
+	member := false
+	for {
+		if !advertised && s.node.HasState() {
+			if err := s.gossip.SetMeta(s.meta()); err == nil {
+				advertised = true
+			}
+		}
+		if !s.node.HasState() {
+			s.tryBootstrap()
+		} else if s.node.IsLeader() {
+			s.reconcile()
+		} else if s.removed(&member) {
+			s.log.Error("removed from the cluster; stopping")
+			s.gossip.Leave(2 * time.Second)
+			s.fail(ErrRemoved)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.gossip.Changes():
+		case <-tick.C:
+		}
+	}
+}
+
+// tryBootstrap bootstraps Raft when this server sees bootstrap_expect
+// servers, none of which is part of a cluster yet, all expecting the same
+// number. Every one of them computes the same configuration (all seen
+// servers), so they may bootstrap independently.
+func (s *Server) tryBootstrap() {
+	servers := s.gossip.Servers()
+	var cfg []raftstore.Server
+	for _, m := range servers {
+		if m.Meta.HasState {
+			// A cluster exists: its leader will add this server.
+			return
+		}
+		if m.Meta.Expect != s.cfg.BootstrapExpect {
+			s.log.Warn("not bootstrapping: servers disagree on bootstrap_expect", "peer", m.Meta.Name, "peer_expect", m.Meta.Expect, "bootstrap_expect", s.cfg.BootstrapExpect)
+			return
+		}
+		if m.Meta.RaftAddr == "" {
+			return
+		}
+		cfg = append(cfg, raftstore.Server{ID: raft.ServerID(m.Meta.Name), Address: raft.ServerAddress(m.Meta.RaftAddr), Voter: true})
+	}
+	if len(cfg) < s.cfg.BootstrapExpect {
+		s.log.Debug("waiting for servers before bootstrapping", "seen", len(cfg), "bootstrap_expect", s.cfg.BootstrapExpect)
+		return
+	}
+	s.log.Info("bootstrapping raft", "servers", len(cfg))
+	if err := s.node.Bootstrap(cfg); err != nil {
+		s.log.Error("bootstrap failed", "error", err)
+	}
+}
+
+// reconcile adds alive gossip servers that are missing from the Raft
+// configuration, or whose Raft address changed, as voters. Leader only.
+func (s *Server) reconcile() {
+	current, err := s.node.Servers()
+	if err != nil {
+		return
+	}
+	alive := s.gossip.Servers()
+	s.mu.Lock()
+	now := time.Now()
+	for name, at := range s.tombstones {
+		seen := slices.ContainsFunc(alive, func(m gossip.Member) bool { return m.Meta.Name == name })
+		if !seen || now.Sub(at) > tombstoneTTL {
+			delete(s.tombstones, name)
+		}
+	}
+	tomb := make(map[string]bool, len(s.tombstones))
+	for name := range s.tombstones {
+		tomb[name] = true
+	}
+	s.mu.Unlock()
+	for _, m := range alive {
+		if m.Meta.RaftAddr == "" || tomb[m.Meta.Name] {
+			continue
+		}
+		i := slices.IndexFunc(current, func(c raftstore.Server) bool { return string(c.ID) == m.Meta.Name })
+		if i >= 0 && string(current[i].Address) == m.Meta.RaftAddr && current[i].Voter {
+			continue
+		}
+		s.log.Info("adding server to raft", "id", m.Meta.Name, "address", m.Meta.RaftAddr)
+		if err := s.node.AddVoter(raft.ServerID(m.Meta.Name), raft.ServerAddress(m.Meta.RaftAddr)); err != nil {
+			s.log.Warn("add server failed", "id", m.Meta.Name, "error", err)
+		}
+	}
+}
+
+// tombstone keeps a removed server from being re-added while it is still
+// in gossip.
+func (s *Server) tombstone(name string) {
+	s.mu.Lock()
+	s.tombstones[name] = time.Now()
+	s.mu.Unlock()
+}
+
+// removed reports whether this server, once a member, is no longer in the
+// Raft configuration (or Raft shut itself down after removing this leader).
+func (s *Server) removed(member *bool) bool {
+	if s.node.Raft().State() == raft.Shutdown {
+		return s.ctx.Err() == nil
+	}
+	servers, err := s.node.Servers()
+	if err != nil || len(servers) == 0 {
+		return false
+	}
+	in := slices.ContainsFunc(servers, func(c raftstore.Server) bool { return string(c.ID) == s.cfg.Name })
+	if in {
+		*member = true
+	}
+	return *member && !in
+}

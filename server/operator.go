@@ -1,0 +1,259 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/skiffhq/skiff/fsm"
+	"github.com/skiffhq/skiff/fsm/raftstore"
+)
+
+// Operator endpoints.
+const (
+	opRaft         = "/skiff/v1/operator/raft"
+	opRaftRemove   = "/skiff/v1/operator/raft/remove"
+	opRaftTransfer = "/skiff/v1/operator/raft/transfer-leadership"
+	opSnapshot     = "/skiff/v1/operator/snapshot"
+)
+
+// RaftServer is one entry of GET /skiff/v1/operator/raft.
+type RaftServer struct {
+	ID        string `json:"id"`
+	Address   string `json:"address"`
+	Voter     bool   `json:"voter"`
+	Leader    bool   `json:"leader"`
+	LastIndex uint64 `json:"last_index"`
+	Reachable bool   `json:"reachable"`
+}
+
+// RaftServers is the body of GET /skiff/v1/operator/raft.
+type RaftServers struct {
+	Servers []RaftServer `json:"servers"`
+}
+
+// handleRaftServers lists the Raft configuration with each server's last
+// log index, asked of every server in parallel.
+func (s *Server) handleRaftServers(w http.ResponseWriter, r *http.Request) {
+	servers, err := s.node.Servers()
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	leader, _ := s.node.Leader()
+	out := RaftServers{Servers: make([]RaftServer, len(servers))}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i, srv := range servers {
+		out.Servers[i] = RaftServer{ID: string(srv.ID), Address: string(srv.Address), Voter: srv.Voter, Leader: srv.ID == leader}
+		wg.Add(1)
+		go func(rs *RaftServer, id raft.ServerID) {
+			defer wg.Done()
+			st, err := s.peerStatus(ctx, id)
+			if err == nil {
+				rs.LastIndex, rs.Reachable = st.LastIndex, true
+			}
+		}(&out.Servers[i], srv.ID)
+	}
+	wg.Wait()
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) peerStatus(ctx context.Context, id raft.ServerID) (nodeStatus, error) {
+	if string(id) == s.cfg.Name {
+		return s.localStatus(), nil
+	}
+	resp, err := s.fwd.do(ctx, id, http.MethodGet, pathStatus, nil)
+	if err != nil {
+		return nodeStatus{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nodeStatus{}, remoteError(resp)
+	}
+	var st nodeStatus
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	return st, err
+}
+
+type idRequest struct {
+	ID string `json:"id"`
+}
+
+func decodeID(w http.ResponseWriter, r *http.Request, required bool) (string, bool) {
+	var req idRequest
+	body, err := io.ReadAll(io.LimitReader(r.Body, 4096))
+	if err == nil && len(body) > 0 {
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil {
+		writeStatus(w, http.StatusBadRequest, reasonBadRequest, "body must be JSON like {\"id\": \"s2\"}: "+err.Error())
+		return "", false
+	}
+	if required && req.ID == "" {
+		writeStatus(w, http.StatusBadRequest, reasonBadRequest, "id is required")
+		return "", false
+	}
+	return req.ID, true
+}
+
+// handleRaftRemove removes a server from the Raft configuration. A removed
+// server stops by itself; the leader will not re-add it while it is still
+// seen in gossip.
+func (s *Server) handleRaftRemove(w http.ResponseWriter, r *http.Request) {
+	if !s.node.IsLeader() {
+		s.proxyToLeader(w, r)
+		return
+	}
+	id, ok := decodeID(w, r, true)
+	if !ok {
+		return
+	}
+	s.tombstone(id)
+	if err := s.node.RemoveServer(raft.ServerID(id)); err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	s.log.Info("removed server", "id", id)
+	writeJSON(w, http.StatusOK, map[string]string{"removed": id})
+}
+
+func (s *Server) handleRaftTransfer(w http.ResponseWriter, r *http.Request) {
+	if !s.node.IsLeader() {
+		s.proxyToLeader(w, r)
+		return
+	}
+	id, ok := decodeID(w, r, false)
+	if !ok {
+		return
+	}
+	if err := s.node.TransferLeadership(raft.ServerID(id)); err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	leader, _ := s.node.Leader()
+	writeJSON(w, http.StatusOK, map[string]string{"leader": string(leader)})
+}
+
+// handleSnapshotSave streams a linearizable snapshot of the store: it
+// reflects every write acknowledged before the request.
+func (s *Server) handleSnapshotSave(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	if err := s.node.Linearize(ctx); err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	sn := s.node.Store().Snapshot()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("X-Skiff-Revision", strconv.FormatUint(sn.Rev(), 10))
+	w.Header().Set("X-Skiff-Keys", strconv.Itoa(sn.Len()))
+	if _, err := sn.WriteTo(w); err != nil {
+		s.log.Warn("snapshot download interrupted", "error", err)
+	}
+}
+
+// maxSnapshotUpload bounds a restore upload.
+const maxSnapshotUpload = 8 << 30
+
+// handleSnapshotRestore replaces the whole cluster's state with an
+// uploaded snapshot: the leader validates it completely, then installs it
+// through Raft, which makes every follower install it too.
+func (s *Server) handleSnapshotRestore(w http.ResponseWriter, r *http.Request) {
+	if !s.node.IsLeader() {
+		s.proxyToLeader(w, r)
+		return
+	}
+	sn, err := fsm.ReadSnapshot(http.MaxBytesReader(w, r.Body, maxSnapshotUpload))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeStatus(w, http.StatusRequestEntityTooLarge, reasonRequestTooLarge, err.Error())
+			return
+		}
+		writeStatus(w, http.StatusBadRequest, reasonBadRequest, err.Error())
+		return
+	}
+	rev, err := s.restore(r.Context(), sn)
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	s.log.Info("restored snapshot", "snapshot_revision", sn.Rev(), "keys", sn.Len(), "revision", rev)
+	writeJSON(w, http.StatusOK, map[string]uint64{"revision": rev})
+}
+
+// restore installs sn through Raft and returns the revision the store is
+// at afterwards, which is above every revision of the state it replaced.
+func (s *Server) restore(ctx context.Context, sn *fsm.Snapshot) (uint64, error) {
+	f, err := os.CreateTemp(s.cfg.DataDir, "restore-*.snap")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	size, err := sn.WriteTo(f)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: sn.Rev(), Size: size}
+	if err := s.node.Raft().Restore(meta, f, 5*time.Minute); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) {
+			return 0, fmt.Errorf("restore: %w", raftstore.ErrNotLeader)
+		}
+		return 0, fmt.Errorf("restore: %w", err)
+	}
+	// Move the revision to the restore's log index so that it never goes
+	// backwards for a client of the replaced state.
+	res, err := s.node.Propose(ctx, &fsm.Command{Op: fsm.OpNoop})
+	if err != nil {
+		return 0, err
+	}
+	return res.Rev, nil
+}
+
+// proxyToLeader passes an operator request on to the leader's API and
+// streams the answer back.
+func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request) {
+	leader, _ := s.node.Leader()
+	if leader == "" {
+		writeStatus(w, http.StatusServiceUnavailable, reasonUnavailable, "no raft leader")
+		return
+	}
+	addr, err := s.fwd.apiAddr(leader)
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, "http://"+addr+r.URL.RequestURI(), r.Body)
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	req.ContentLength = r.ContentLength
+	req.Header = r.Header.Clone()
+	resp, err := s.fwd.client.Do(req)
+	if err != nil {
+		writeStatus(w, http.StatusBadGateway, reasonUnavailable, fmt.Sprintf("forward to leader %s: %v", leader, err))
+		return
+	}
+	defer resp.Body.Close()
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(resp.StatusCode)
+	io.Copy(w, resp.Body)
+}

@@ -1,0 +1,273 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/skiffhq/skiff/config"
+	"github.com/skiffhq/skiff/fsm/raftstore"
+	"github.com/skiffhq/skiff/gossip"
+	"github.com/skiffhq/skiff/internal/buildinfo"
+)
+
+// Server is one running control-plane server.
+type Server struct {
+	cfg    config.Server
+	log    *slog.Logger
+	token  string
+	node   *raftstore.Node
+	gossip *gossip.Agent
+	ln     net.Listener
+	http   *http.Server
+	fwd    *forwarder
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	failed chan error
+
+	mu         sync.Mutex
+	tombstones map[string]time.Time // servers removed by an operator, not to be re-added
+	closeOnce  sync.Once
+}
+
+// Option adjusts how New builds a server.
+type Option func(*options)
+
+type options struct {
+	raftDialer raftstore.Dialer
+}
+
+// WithRaftDialer makes Raft open its connections to other servers through
+// d; testcluster uses it to cut links.
+func WithRaftDialer(d raftstore.Dialer) Option {
+	return func(o *options) { o.raftDialer = d }
+}
+
+// New binds the server's ports, opens its data directory and starts its
+// background work: gossip join, bootstrap, leader reconciliation and the
+// HTTP API. It returns once everything listens; the cluster may not have a
+// leader yet.
+func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log = log.With("server", cfg.Name)
+	token, err := clusterToken(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, token: token, failed: make(chan error, 1), tombstones: map[string]time.Time{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	ok := false
+	defer func() {
+		if !ok {
+			s.Kill()
+		}
+	}()
+
+	s.ln, err = net.Listen("tcp", cfg.APIAddr)
+	if err != nil {
+		return nil, fmt.Errorf("api_addr %s: %w", cfg.APIAddr, err)
+	}
+	s.fwd = newForwarder(s)
+	s.node, err = raftstore.Open(raftstore.Config{
+		ID:        raft.ServerID(cfg.Name),
+		BindAddr:  cfg.RaftAddr,
+		DataDir:   cfg.DataDir,
+		Forwarder: s.fwd,
+		Dialer:    o.raftDialer,
+		Logger:    log,
+		Tuning: raftstore.Tuning{
+			HeartbeatTimeout:   cfg.Raft.HeartbeatTimeout,
+			ElectionTimeout:    cfg.Raft.ElectionTimeout,
+			LeaderLeaseTimeout: cfg.Raft.LeaderLeaseTimeout,
+			CommitTimeout:      cfg.Raft.CommitTimeout,
+			SnapshotThreshold:  cfg.Raft.SnapshotThreshold,
+			SnapshotInterval:   cfg.Raft.SnapshotInterval,
+			TrailingLogs:       cfg.Raft.TrailingLogs,
+			WatchLogSize:       cfg.Raft.WatchLogSize,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	profile := gossip.ProfileLAN
+	if host, _, _ := net.SplitHostPort(cfg.GossipAddr); isLoopback(host) {
+		profile = gossip.ProfileLocal
+	}
+	s.gossip, err = gossip.Start(gossip.Config{
+		Name:     cfg.Name,
+		BindAddr: cfg.GossipAddr,
+		Key:      gossip.KeyFromToken(token),
+		Meta:     s.meta(),
+		Logger:   log,
+		Profile:  profile,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gossip_addr %s: %w", cfg.GossipAddr, err)
+	}
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	s.wg.Add(3)
+	go func() {
+		defer s.wg.Done()
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.fail(fmt.Errorf("serve api: %w", err))
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		if err := s.gossip.Join(s.ctx, cfg.Join); err != nil && s.ctx.Err() == nil {
+			s.log.Warn("gossip join failed", "error", err)
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.membershipLoop(s.ctx)
+	}()
+	log.Info("server started", "api", s.APIAddr(), "raft", s.RaftAddr(), "gossip", s.GossipAddr(), "bootstrap_expect", cfg.BootstrapExpect, "version", buildinfo.Get().GitVersion)
+	ok = true
+	return s, nil
+}
+
+// clusterToken returns the configured token or, for a lone server without
+// one, the token kept in <data_dir>/token, creating it on first start.
+func clusterToken(cfg config.Server) (string, error) {
+	if cfg.Token != "" {
+		return cfg.Token, nil
+	}
+	path := filepath.Join(cfg.DataDir, config.TokenFile)
+	if b, err := os.ReadFile(path); err == nil {
+		if t := strings.TrimSpace(string(b)); len(t) >= config.MinTokenLen {
+			return t, nil
+		}
+		return "", fmt.Errorf("token file %s holds no usable token (at least %d characters)", path, config.MinTokenLen)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read token file: %w", err)
+	}
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	t := hex.EncodeToString(b[:])
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return "", fmt.Errorf("create data dir: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write token file: %w", err)
+	}
+	return t, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (s *Server) meta() gossip.Meta {
+	return gossip.Meta{
+		Role:     gossip.RoleServer,
+		Name:     s.cfg.Name,
+		RaftAddr: string(s.node.Addr()),
+		APIAddr:  s.APIAddr(),
+		Expect:   s.cfg.BootstrapExpect,
+		HasState: s.node.HasState(),
+		Version:  buildinfo.Get().GitVersion,
+	}
+}
+
+// Name returns the server's name, which is also its Raft ID.
+func (s *Server) Name() string { return s.cfg.Name }
+
+// APIAddr returns the address the HTTP API listens on.
+func (s *Server) APIAddr() string { return s.ln.Addr().String() }
+
+// RaftAddr returns the address the Raft transport listens on.
+func (s *Server) RaftAddr() string { return string(s.node.Addr()) }
+
+// GossipAddr returns the address memberlist listens on.
+func (s *Server) GossipAddr() string { return s.gossip.Addr() }
+
+// Token returns the cluster token.
+func (s *Server) Token() string { return s.token }
+
+// Node returns the server's Raft replica.
+func (s *Server) Node() *raftstore.Node { return s.node }
+
+// Failed delivers at most one error if the server stops working on its own.
+func (s *Server) Failed() <-chan error { return s.failed }
+
+func (s *Server) fail(err error) {
+	select {
+	case s.failed <- err:
+	default:
+	}
+}
+
+// Close stops the server gracefully: a leader transfers leadership, the
+// server leaves gossip, then stops serving and closes Raft.
+func (s *Server) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		if s.node != nil && s.node.IsLeader() {
+			if terr := s.node.TransferLeadership(""); terr != nil {
+				s.log.Info("no leadership transfer on close", "error", terr)
+			}
+		}
+		if s.gossip != nil {
+			s.gossip.Leave(2 * time.Second)
+		}
+		err = s.stop()
+	})
+	return err
+}
+
+// Kill stops the server abruptly, as a crash would: no leadership transfer,
+// no gossip leave. What Raft has written to disk stays.
+func (s *Server) Kill() {
+	s.closeOnce.Do(func() { s.stop() })
+}
+
+func (s *Server) stop() error {
+	s.cancel()
+	var errs []error
+	if s.http != nil {
+		s.http.Close()
+	} else if s.ln != nil {
+		s.ln.Close()
+	}
+	if s.gossip != nil {
+		errs = append(errs, s.gossip.Shutdown())
+	}
+	if s.node != nil {
+		errs = append(errs, s.node.Close())
+	}
+	if s.fwd != nil {
+		s.fwd.close()
+	}
+	s.wg.Wait()
+	return errors.Join(errs...)
+}
