@@ -192,3 +192,11 @@ func hashOf(s *Store) [32]byte {
 	_, h := s.Hash()
 	return h
 }
+
+// applyHistory applies cmds at indexes 1, 2, ... whatever their outcome.
+func applyHistory(t testing.TB, s *Store, cmds []Command) {
+	t.Helper()
+	for i, c := range cmds {
+		applyCmd(t, s, uint64(i+1), c)
+	}
+}

@@ -244,7 +244,6 @@ func TestStoreMatchesModel(t *testing.T) {
 				c := g.command()
 				wantRes, wantEvs := m.apply(c, idx)
 				got := applyCmd(t, s, idx, c)
-				codeCounts[fmt.Sprint(c.Op, got.Code)]++
 				if got != wantRes {
 					t.Fatalf("step %d: %s %+v: result %+v, want %+v", step, c.Op, c, got, wantRes)
 				}
@@ -266,7 +265,3 @@ func TestStoreMatchesModel(t *testing.T) {
 		})
 	}
 }
-
-
-var codeCounts = map[string]int{}
-func TestZZCounts(t *testing.T) { t.Log(codeCounts) }

@@ -3,6 +3,7 @@ package fsm
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -57,7 +58,9 @@ func New(opts Options) *Store {
 		opts.WatchLogSize = DefaultWatchLogSize
 	}
 	if opts.Fatal == nil {
-		opts.Fatal = func(err error) { panic(fmt.Sprintf("fsm: cannot apply committed entry, stopping this replica: %v", err)) }
+		opts.Fatal = func(err error) {
+			panic(fmt.Sprintf("fsm: cannot apply committed entry, stopping this replica: %v", err))
+		}
 	}
 	return &Store{
 		fatal: opts.Fatal,
@@ -109,7 +112,7 @@ func (s *Store) applyLocked(index uint64, data []byte) Result {
 	s.rev = index
 	c, err := Decode(data)
 	if err != nil {
-		if c.Ignorable {
+		if c.Ignorable && errors.Is(err, ErrUnknownOp) {
 			return Result{Rev: index, Code: CodeSkipped}
 		}
 		s.fatal(fmt.Errorf("entry %d: %w", index, err))

@@ -315,12 +315,25 @@ func TestHash(t *testing.T) {
 		t.Fatal("Hash unchanged after a write")
 	}
 
-	// The same keys and values at different revisions hash differently.
+	// The same keys and values at different revisions hash differently:
+	// both revisions count.
 	s3, s4 := newTestStore(t, Options{}), newTestStore(t, Options{})
 	applyCmd(t, s3, 1, putCmd("k", "v"))
 	applyCmd(t, s4, 2, putCmd("k", "v"))
 	if hashOf(s3) == hashOf(s4) {
 		t.Fatal("Hash ignores revisions")
+	}
+	applyCmd(t, s3, 2, putCmd("k", "v")) // create 1, mod 2
+	applyCmd(t, s4, 3, noopCmd())        // create 2, mod 2
+	if hashOf(s3) == hashOf(s4) {
+		t.Fatal("Hash ignores create revisions")
+	}
+	s7 := newTestStore(t, Options{})
+	applyCmd(t, s7, 1, putCmd("k", "v"))
+	applyCmd(t, s7, 3, noopCmd()) // create 1, mod 1
+	applyCmd(t, s3, 3, noopCmd()) // create 1, mod 2
+	if hashOf(s3) == hashOf(s7) {
+		t.Fatal("Hash ignores mod revisions")
 	}
 	// Key and value boundaries are part of the digest.
 	s5, s6 := newTestStore(t, Options{}), newTestStore(t, Options{})

@@ -138,6 +138,12 @@ func (w *Watcher) poll() ([]Event, <-chan struct{}, error) {
 		if len(out) >= maxBatch && ev.Rev != out[len(out)-1].Rev {
 			break
 		}
+		// A watch may start from a revision the store has not reached yet
+		// (a client listed on a replica that is further ahead); events up
+		// to that revision are already reflected in what it listed.
+		if ev.Rev <= w.last {
+			continue
+		}
 		if strings.HasPrefix(ev.Key, w.prefix) {
 			out = append(out, *ev)
 		}

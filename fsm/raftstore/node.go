@@ -100,9 +100,9 @@ type Node struct {
 // machine (see docs/benchmarks.md).
 func DefaultTuning() Tuning {
 	return Tuning{
-		HeartbeatTimeout:   500 * time.Millisecond,
-		ElectionTimeout:    500 * time.Millisecond,
-		LeaderLeaseTimeout: 250 * time.Millisecond,
+		HeartbeatTimeout:   300 * time.Millisecond,
+		ElectionTimeout:    300 * time.Millisecond,
+		LeaderLeaseTimeout: 150 * time.Millisecond,
 		CommitTimeout:      10 * time.Millisecond,
 		SnapshotThreshold:  8192,
 		SnapshotInterval:   30 * time.Second,

@@ -146,6 +146,6 @@ func (n *Node) onLeader(ctx context.Context, local func(context.Context) error, 
 			t.Stop()
 			return ErrClosed
 		}
-		backoff = min(backoff*2, 100*time.Millisecond)
+		backoff = min(backoff*2, 20*time.Millisecond)
 	}
 }
