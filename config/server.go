@@ -70,9 +70,9 @@ func DefaultServer() Server {
 		BootstrapExpect: 1,
 		LogLevel:        "info",
 		Raft: Raft{
-			HeartbeatTimeout:   500 * time.Millisecond,
-			ElectionTimeout:    500 * time.Millisecond,
-			LeaderLeaseTimeout: 250 * time.Millisecond,
+			HeartbeatTimeout:   300 * time.Millisecond,
+			ElectionTimeout:    300 * time.Millisecond,
+			LeaderLeaseTimeout: 150 * time.Millisecond,
 			CommitTimeout:      10 * time.Millisecond,
 			SnapshotThreshold:  8192,
 			SnapshotInterval:   30 * time.Second,
