@@ -44,10 +44,12 @@ func TestValidate(t *testing.T) {
 		{"zero duration", func(s *Server) { s.Raft.CommitTimeout = 0 }, "raft.commit_timeout must be positive, got 0s"},
 		{"negative duration", func(s *Server) { s.Raft.SnapshotInterval = -time.Second }, "raft.snapshot_interval must be positive, got -1s"},
 		{"below raft minimum", func(s *Server) { s.Raft.HeartbeatTimeout = time.Millisecond }, "raft.heartbeat_timeout must be at least 5ms"},
-		{"lease above heartbeat", func(s *Server) { s.Raft.LeaderLeaseTimeout = time.Second },
-			"raft.leader_lease_timeout 1s must not exceed raft.heartbeat_timeout 500ms"},
-		{"election below heartbeat", func(s *Server) { s.Raft.ElectionTimeout = 400 * time.Millisecond },
-			"raft.election_timeout 400ms must be at least raft.heartbeat_timeout 500ms"},
+		{"lease above heartbeat", func(s *Server) {
+			s.Raft.HeartbeatTimeout, s.Raft.ElectionTimeout, s.Raft.LeaderLeaseTimeout = 500*time.Millisecond, time.Second, time.Second
+		}, "raft.leader_lease_timeout 1s must not exceed raft.heartbeat_timeout 500ms"},
+		{"election below heartbeat", func(s *Server) {
+			s.Raft.HeartbeatTimeout, s.Raft.ElectionTimeout, s.Raft.LeaderLeaseTimeout = 500*time.Millisecond, 400*time.Millisecond, 100*time.Millisecond
+		}, "raft.election_timeout 400ms must be at least raft.heartbeat_timeout 500ms"},
 		{"snapshot threshold", func(s *Server) { s.Raft.SnapshotThreshold = 0 }, "raft.snapshot_threshold must be at least 1"},
 		{"watch log size", func(s *Server) { s.Raft.WatchLogSize = -1 }, "raft.watch_log_size must be at least 1, got -1"},
 	}

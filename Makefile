@@ -1,0 +1,49 @@
+# Skiff's developer entry points. `make help` lists them.
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+GO ?= go
+
+.PHONY: help build deps test test-short run run-ha stop-ha bench lint fuzz
+
+help:
+	@echo "build       build bin/skiff"
+	@echo "test        vet and run all tests with -race (what CI runs, with lint)"
+	@echo "test-short  run the tests that skip long-running cases (-short)"
+	@echo "run         run a single-server cluster (skiff dev)"
+	@echo "run-ha      start three servers on 127.0.0.1-3 in the background"
+	@echo "stop-ha     stop the servers run-ha started"
+	@echo "bench       run every benchmark once"
+	@echo "lint        gofmt and go vet"
+	@echo "fuzz        run each fuzz target for FUZZTIME (default 20s)"
+
+build:
+	$(GO) build -o bin/skiff ./cmd/skiff
+
+deps:
+	@bash scripts/deps.sh
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+test-short: deps
+	$(GO) test -short -count=1 -timeout 10m ./...
+
+run:
+	$(GO) run ./cmd/skiff dev
+
+run-ha:
+	@bash scripts/run-ha.sh
+
+stop-ha:
+	@bash scripts/stop-ha.sh
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
+lint: deps
+	@files=$$(gofmt -l .); if [[ -n $$files ]]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$files"; exit 1; fi
+	$(GO) vet ./...
+
+fuzz: deps
+	@bash scripts/fuzz.sh

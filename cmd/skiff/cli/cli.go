@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/skiffhq/skiff/config"
+	"github.com/skiffhq/skiff/server"
+	"github.com/spf13/cobra"
+)
+
+// env is what a command may use from the process. Tests build their own.
+type env struct {
+	stdout, stderr io.Writer
+	environ        []string // like os.Environ()
+	// runServer runs a server until ctx ends; it is server.Run outside tests.
+	runServer func(ctx context.Context, cfg config.Server, log *slog.Logger) error
+}
+
+// Run runs the skiff command line with args (without the program name) and
+// returns the process exit code: 0 on success, 1 when the command failed,
+// 2 for a usage error. SIGINT and SIGTERM cancel the running command.
+func Run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, args, env{
+		stdout:    stdout,
+		stderr:    stderr,
+		environ:   os.Environ(),
+		runServer: server.Run,
+	})
+}
+
+func run(ctx context.Context, args []string, e env) int {
+	root := newRootCmd(e)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(e.stderr, "skiff: %v\n", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(e.stderr, "Run 'skiff %s --help' for usage.\n", ue.cmd)
+		return 2
+	}
+	return 1
+}
+
+func newRootCmd(e env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "skiff",
+		Short: "Skiff is a container orchestrator with its cluster store built in",
+		// Errors are printed once, by run, with the "skiff:" prefix.
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{cmd: c.Name(), err: err}
+	})
+	root.AddCommand(
+		newServerCmd(e),
+		newDevCmd(e),
+		newVersionCmd(e),
+		newClusterCmd(e),
+		newSnapshotCmd(e),
+	)
+	return root
+}
+
+// usageError is a mistake in the command line rather than a failure.
+type usageError struct {
+	cmd string
+	err error
+}
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// exactArgs is cobra.ExactArgs returning a usageError.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{cmd: c.Name(), err: fmt.Errorf("%s takes %d argument(s), got %d", c.CommandPath(), n, len(args))}
+		}
+		return nil
+	}
+}
+
+// maxArgs is cobra.MaximumNArgs returning a usageError.
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usageError{cmd: c.Name(), err: fmt.Errorf("%s takes at most %d argument(s), got %d", c.CommandPath(), n, len(args))}
+		}
+		return nil
+	}
+}

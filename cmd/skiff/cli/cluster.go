@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"fmt"
+	"net/http"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+// raftServer is one member of the Raft configuration as the operator API
+// reports it.
+type raftServer struct {
+	ID        string `json:"id"`
+	Address   string `json:"address"`
+	Voter     bool   `json:"voter"`
+	Leader    bool   `json:"leader"`
+	LastIndex uint64 `json:"last_index"`
+	Reachable bool   `json:"reachable"`
+}
+
+// role names a member's part in the Raft group.
+func (s raftServer) role() string {
+	switch {
+	case s.Leader:
+		return "leader"
+	case s.Voter:
+		return "follower"
+	default:
+		return "non-voter"
+	}
+}
+
+// raftRequest names the server an operation applies to; an empty ID lets
+// the leader choose (transfer-leadership).
+type raftRequest struct {
+	ID string `json:"id,omitempty"`
+}
+
+func newClusterCmd(e env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cluster",
+		Short: "Inspect and change the servers of the Raft group",
+	}
+	addClientFlags(cmd)
+	cmd.AddCommand(
+		&cobra.Command{
+			Use:   "status",
+			Short: "List the servers of the Raft group",
+			Args:  exactArgs(0),
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				c, err := newAPIClient(cmd, e)
+				if err != nil {
+					return err
+				}
+				var resp struct {
+					Servers []raftServer `json:"servers"`
+				}
+				if err := c.doJSON(cmd.Context(), http.MethodGet, operatorPath+"/raft", nil, &resp); err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 8, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tADDRESS\tROLE\tLAST-INDEX\tREACHABLE")
+				for _, s := range resp.Servers {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.ID, s.Address, s.role(), s.LastIndex, yesNo(s.Reachable))
+				}
+				return tw.Flush()
+			},
+		},
+		&cobra.Command{
+			Use:   "remove NAME",
+			Short: "Remove a server from the Raft group",
+			Args:  exactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, err := newAPIClient(cmd, e)
+				if err != nil {
+					return err
+				}
+				var resp struct {
+					Removed string `json:"removed"`
+				}
+				err = c.doJSON(cmd.Context(), http.MethodPost, operatorPath+"/raft/remove", raftRequest{ID: args[0]}, &resp)
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(e.stdout, "removed %s\n", resp.Removed)
+				return err
+			},
+		},
+		&cobra.Command{
+			Use:   "transfer-leadership [NAME]",
+			Short: "Hand leadership to NAME, or to a server the leader picks",
+			Args:  maxArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, err := newAPIClient(cmd, e)
+				if err != nil {
+					return err
+				}
+				var req raftRequest
+				if len(args) == 1 {
+					req.ID = args[0]
+				}
+				var resp struct {
+					Leader string `json:"leader"`
+				}
+				err = c.doJSON(cmd.Context(), http.MethodPost, operatorPath+"/raft/transfer-leadership", req, &resp)
+				if err != nil {
+					return err
+				}
+				if resp.Leader == "" {
+					// The old leader stepped down before it heard from the new one.
+					_, err = fmt.Fprintln(e.stdout, "leadership transferred; see the new leader with: skiff cluster status")
+					return err
+				}
+				_, err = fmt.Fprintf(e.stdout, "leadership transferred to %s\n", resp.Leader)
+				return err
+			},
+		},
+	)
+	return cmd
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
