@@ -39,7 +39,7 @@ stop-ha:
 	@bash scripts/stop-ha.sh
 
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+	@bash scripts/bench.sh
 
 lint: deps
 	@files=$$(gofmt -l .); if [[ -n $$files ]]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$files"; exit 1; fi

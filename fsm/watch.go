@@ -86,6 +86,9 @@ type Watcher struct {
 	next   uint64 // seq of the next event to look at
 	gen    uint64
 	last   uint64 // revision of the last event returned
+	// scanned is the revision up to which every event has been examined:
+	// no event at or below it is still to come.
+	scanned uint64
 }
 
 // maxBatch bounds how many events one Next call returns.
@@ -100,12 +103,17 @@ func (s *Store) Watch(prefix string, rev uint64) (*Watcher, error) {
 	if rev < s.log.compactRev {
 		return nil, ErrCompacted
 	}
-	return &Watcher{s: s, prefix: prefix, next: s.log.seqAfter(rev), gen: s.gen, last: rev}, nil
+	return &Watcher{s: s, prefix: prefix, next: s.log.seqAfter(rev), gen: s.gen, last: rev, scanned: rev}, nil
 }
 
 // Rev returns the revision of the last event delivered, or the revision the
 // watch started from.
 func (w *Watcher) Rev() uint64 { return w.last }
+
+// Progress returns a revision such that every event up to it has been
+// delivered: a watch resumed from it misses nothing. It is what a
+// Kubernetes bookmark reports.
+func (w *Watcher) Progress() uint64 { return max(w.scanned, w.last) }
 
 // Next blocks until events are available, ctx ends, or the watch cannot
 // continue (ErrCompacted). It returns at most maxBatch events, never
@@ -150,6 +158,11 @@ func (w *Watcher) poll() ([]Event, <-chan struct{}, error) {
 	}
 	if len(out) > 0 {
 		w.last = out[len(out)-1].Rev
+	}
+	if w.next == end {
+		w.scanned = max(w.scanned, s.rev)
+	} else if w.next > s.log.first {
+		w.scanned = max(w.scanned, s.log.at(w.next-1).Rev)
 	}
 	return out, s.wake, nil
 }

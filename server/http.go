@@ -30,8 +30,15 @@ type route struct {
 	h http.HandlerFunc
 }
 
+// apiPrefixes are the Kubernetes API's subtrees, served by package
+// apiserver.
+var apiPrefixes = []string{"/api", "/api/", "/apis", "/apis/"}
+
 func (s *Server) routeTable() []Route {
 	var out []Route
+	for _, p := range apiPrefixes {
+		out = append(out, Route{Method: "GET", Path: p})
+	}
 	for _, r := range s.handlers() {
 		out = append(out, r.Route)
 	}
@@ -84,6 +91,16 @@ func (s *Server) routes() http.Handler {
 			}
 			w.Header().Set("Allow", strings.Join(allowed, ", "))
 			writeStatus(w, http.StatusMethodNotAllowed, reasonMethodNotAllow, fmt.Sprintf("%s is not allowed on %s", req.Method, p))
+		})
+	}
+	api := s.newAPI()
+	for _, p := range apiPrefixes {
+		mux.HandleFunc(p, func(w http.ResponseWriter, req *http.Request) {
+			if !s.authorized(req) {
+				writeStatus(w, http.StatusUnauthorized, reasonUnauthorized, "a valid bearer token is required")
+				return
+			}
+			api.ServeHTTP(w, req)
 		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {

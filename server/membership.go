@@ -30,6 +30,9 @@ func (s *Server) membershipLoop(ctx context.Context) {
 	// configuration; a server catching up as a new member may replay older
 	// configurations without itself, which must not count as a removal.
 	member := false
+	// ensured turns true once this server, as leader, has made sure the
+	// objects every cluster has exist.
+	ensured := false
 	for {
 		if !advertised && s.node.HasState() {
 			if err := s.gossip.SetMeta(s.meta()); err == nil {
@@ -40,6 +43,15 @@ func (s *Server) membershipLoop(ctx context.Context) {
 			s.tryBootstrap()
 		} else if s.node.IsLeader() {
 			s.reconcile()
+			if !ensured {
+				ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				if err := s.ensureClusterObjects(ectx); err != nil {
+					s.log.Warn("creating system namespaces", "error", err)
+				} else {
+					ensured = true
+				}
+				cancel()
+			}
 		} else if s.removed(&member) {
 			s.log.Error("removed from the cluster; stopping")
 			s.gossip.Leave(2 * time.Second)
@@ -88,6 +100,13 @@ func (s *Server) tryBootstrap() {
 
 // reconcile adds alive gossip servers that are missing from the Raft
 // configuration, or whose Raft address changed, as voters. Leader only.
+//
+// A missing server that advertises Raft state is never added: it was
+// removed (and must be wiped to join again, see ErrRemoved) or belongs to
+// another cluster. This holds on every leader, unlike the tombstones the
+// removing leader keeps; without it, a leader elected right after its
+// predecessor removed itself re-adds the old leader, whose Raft has shut
+// down, before that server has left gossip.
 func (s *Server) reconcile() {
 	current, err := s.node.Servers()
 	if err != nil {
@@ -113,6 +132,10 @@ func (s *Server) reconcile() {
 		}
 		i := slices.IndexFunc(current, func(c raftstore.Server) bool { return string(c.ID) == m.Meta.Name })
 		if i >= 0 && string(current[i].Address) == m.Meta.RaftAddr && current[i].Voter {
+			continue
+		}
+		if i < 0 && m.Meta.HasState {
+			s.log.Debug("not adding a server that has raft state from elsewhere", "id", m.Meta.Name)
 			continue
 		}
 		s.log.Info("adding server to raft", "id", m.Meta.Name, "address", m.Meta.RaftAddr)

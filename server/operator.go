@@ -141,7 +141,23 @@ func (s *Server) handleRaftTransfer(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreError(w, err)
 		return
 	}
-	leader, _ := s.node.Leader()
+	// The transfer completes when the target has won its election; this
+	// server learns the new leader from its first heartbeat.
+	var leader raft.ServerID
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	deadline := time.After(2 * time.Second)
+	for leader == "" || leader == raft.ServerID(s.cfg.Name) {
+		select {
+		case <-t.C:
+			leader, _ = s.node.Leader()
+		case <-deadline:
+			writeStatus(w, http.StatusGatewayTimeout, reasonTimeout, "leadership was handed over but no new leader is known yet")
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"leader": string(leader)})
 }
 

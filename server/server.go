@@ -233,8 +233,17 @@ func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		if s.node != nil && s.node.IsLeader() {
-			if terr := s.node.TransferLeadership(""); terr != nil {
-				s.log.Info("no leadership transfer on close", "error", terr)
+			// Bounded: with the other servers stopping too, a transfer
+			// can wait for a follower that never answers.
+			done := make(chan error, 1)
+			go func() { done <- s.node.TransferLeadership("") }()
+			select {
+			case terr := <-done:
+				if terr != nil {
+					s.log.Info("no leadership transfer on close", "error", terr)
+				}
+			case <-time.After(2 * time.Second):
+				s.log.Info("leadership transfer on close timed out")
 			}
 		}
 		if s.gossip != nil {

@@ -1,0 +1,69 @@
+package apiserver
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Admission defaults and validates objects; package apiserver/validation
+// provides Kubernetes' rules, wired in by the server.
+type Admission struct {
+	// Default fills in defaults in place.
+	Default func(obj runtime.Object)
+	// Validate checks a new object (old == nil) or an update.
+	Validate func(obj, old runtime.Object) field.ErrorList
+	// ValidateStatus checks a status-subresource update.
+	ValidateStatus func(obj, old runtime.Object) field.ErrorList
+}
+
+// admit defaults and validates obj, a new object (old == nil) or an
+// update of old, and returns a 422 Invalid status naming every bad field.
+func (h *handler) admit(obj, old runtime.Object) error {
+	ad := h.api.admission
+	if ad.Default != nil {
+		ad.Default(obj)
+	}
+	var errs field.ErrorList
+	if h.ri.Subresource == "status" {
+		if ad.ValidateStatus != nil {
+			errs = ad.ValidateStatus(obj, old)
+		}
+	} else if ad.Validate != nil {
+		errs = ad.Validate(obj, old)
+	}
+	if len(errs) > 0 {
+		return apierrors.NewInvalid(h.res.GVK().GroupKind(), metaOf(obj).GetName(), errs)
+	}
+	return nil
+}
+
+func fieldRequired(path, msg string) field.ErrorList {
+	return field.ErrorList{field.Required(field.NewPath(path), msg)}
+}
+
+// qosClass computes a pod's quality-of-service class from its containers'
+// requests and limits, as Kubernetes does.
+func qosClass(spec *corev1.PodSpec) corev1.PodQOSClass {
+	any, guaranteed := false, true
+	for _, c := range append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...) {
+		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+			req, hasReq := c.Resources.Requests[r]
+			lim, hasLim := c.Resources.Limits[r]
+			if hasReq || hasLim {
+				any = true
+			}
+			if !hasLim || (hasReq && req.Cmp(lim) != 0) {
+				guaranteed = false
+			}
+		}
+	}
+	switch {
+	case !any:
+		return corev1.PodQOSBestEffort
+	case guaranteed:
+		return corev1.PodQOSGuaranteed
+	}
+	return corev1.PodQOSBurstable
+}

@@ -1,0 +1,129 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// MaxBodySize caps request bodies, like kube-apiserver's 3 MiB.
+const MaxBodySize = 3 << 20
+
+// readBody reads the request body, refusing bodies over MaxBodySize with
+// 413 before reading them whole.
+func readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength > MaxBodySize {
+		return nil, apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d bytes", MaxBodySize))
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBodySize+1))
+	if err != nil {
+		return nil, apierrors.NewBadRequest("read request body: " + err.Error())
+	}
+	if len(b) > MaxBodySize {
+		return nil, apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d bytes", MaxBodySize))
+	}
+	return b, nil
+}
+
+// decodeObject decodes a request body of the given content type into a
+// new object of the resource's kind. fieldValidation follows Kubernetes:
+// Strict refuses unknown and duplicate fields, Ignore and Warn (the
+// default) accept them, Warn with a Warning header.
+func (h *handler) decodeObject(body []byte, into runtime.Object) error {
+	mediaType := "application/json"
+	if ct := h.r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil {
+			return unsupportedMediaType(ct)
+		}
+		mediaType = mt
+	}
+	info, ok := runtime.SerializerInfoForMediaType(codecs.SupportedMediaTypes(), mediaType)
+	if !ok {
+		return unsupportedMediaType(mediaType)
+	}
+	strict := info.StrictSerializer
+	if strict == nil {
+		strict = info.Serializer
+	}
+	want := h.res.GVK()
+	obj, gvk, err := strict.Decode(body, &want, into)
+	if err != nil && runtime.IsStrictDecodingError(err) {
+		switch h.r.URL.Query().Get("fieldValidation") {
+		case "Strict":
+			return apierrors.NewBadRequest(err.Error())
+		case "Ignore":
+		default:
+			h.w.Header().Add("Warning", fmt.Sprintf("299 - %q", err.Error()))
+		}
+		err = nil
+	}
+	if err != nil {
+		return apierrors.NewBadRequest(fmt.Sprintf("decode %s: %v", want.Kind, err))
+	}
+	if obj != into {
+		return apierrors.NewBadRequest(fmt.Sprintf("expected a %s, got %T", want.Kind, obj))
+	}
+	if gvk != nil && (gvk.Kind != want.Kind || gvk.GroupVersion() != want.GroupVersion()) {
+		return apierrors.NewBadRequest(fmt.Sprintf("the body is a %s, not a %s", gvk, want))
+	}
+	return nil
+}
+
+// writeObject writes obj as JSON. Skiff answers JSON to every Accept
+// header, protobuf included: clients that ask for protobuf first accept
+// JSON (client-go reads the response's Content-Type).
+func (a *API) writeObject(w http.ResponseWriter, r *http.Request, code int, obj runtime.Object) {
+	setTypeMeta(obj)
+	b, err := json.Marshal(obj)
+	if err != nil {
+		a.log.Error("encode response", "error", err)
+		code, b = http.StatusInternalServerError, []byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","message":"encode response","reason":"InternalError","code":500}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	if r.Method != http.MethodHead {
+		w.Write(b)
+		w.Write([]byte("\n"))
+	}
+}
+
+// setTypeMeta fills apiVersion and kind from the scheme.
+func setTypeMeta(obj runtime.Object) {
+	gvks, _, err := scheme.ObjectKinds(obj)
+	if err != nil || len(gvks) == 0 {
+		return
+	}
+	obj.GetObjectKind().SetGroupVersionKind(gvks[0])
+}
+
+// acceptsTable reports whether the client asked for a metav1.Table
+// (kubectl get does).
+func acceptsTable(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil || mt != "application/json" {
+			continue
+		}
+		if params["as"] == "Table" && params["g"] == "meta.k8s.io" && (params["v"] == "v1" || params["v"] == "v1beta1") {
+			return true
+		}
+	}
+	return false
+}
+
+// unsupportedMediaType is a 415 status.
+func unsupportedMediaType(mt string) error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status: metav1.StatusFailure, Code: http.StatusUnsupportedMediaType, Reason: metav1.StatusReasonUnsupportedMediaType,
+		Message: fmt.Sprintf("the body of the request was in an unknown format: %s", mt),
+	}}
+}

@@ -1,0 +1,174 @@
+package apiserver
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/skiffhq/skiff/fsm"
+)
+
+// create serves POST on a collection.
+func (h *handler) create() error {
+	body, err := readBody(h.r)
+	if err != nil {
+		return err
+	}
+	obj := h.res.New()
+	if err := h.decodeObject(body, obj); err != nil {
+		return err
+	}
+	m := metaOf(obj)
+	if err := h.checkNamespace(m); err != nil {
+		return err
+	}
+	generated := m.GetName() == "" && m.GetGenerateName() != ""
+	if m.GetName() == "" && !generated {
+		return apierrors.NewInvalid(h.res.GVK().GroupKind(), "", fieldRequired("metadata.name", "name or generateName is required"))
+	}
+	h.prepareForCreate(obj)
+	for attempt := 0; ; attempt++ {
+		if generated {
+			m.SetName(m.GetGenerateName() + randomSuffix(5))
+		}
+		if err := h.admit(obj, nil); err != nil {
+			return err
+		}
+		if err := h.namespaceAccepts(m.GetNamespace()); err != nil {
+			return err
+		}
+		if isDryRun(h.r) {
+			h.api.writeObject(h.w, h.r, http.StatusCreated, obj)
+			return nil
+		}
+		value, err := encodeStored(obj)
+		if err != nil {
+			return err
+		}
+		res, err := h.propose(&fsm.Command{Op: fsm.OpCreate, Key: h.res.Key(m.GetNamespace(), m.GetName()), Value: value}, m.GetName())
+		if apierrors.IsAlreadyExists(err) && generated && attempt < 5 {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		m.SetResourceVersion(strconv.FormatUint(res.Rev, 10))
+		h.api.writeObject(h.w, h.r, http.StatusCreated, obj)
+		return nil
+	}
+}
+
+// checkNamespace reconciles the object's namespace with the URL's.
+func (h *handler) checkNamespace(m metav1.Object) error {
+	if !h.res.Namespaced {
+		m.SetNamespace("")
+		return nil
+	}
+	switch {
+	case h.ri.Namespace == "":
+		return apierrors.NewBadRequest("the request must name a namespace: /namespaces/<namespace>/" + h.res.GVR.Resource)
+	case m.GetNamespace() == "":
+		m.SetNamespace(h.ri.Namespace)
+	case m.GetNamespace() != h.ri.Namespace:
+		return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+	}
+	return nil
+}
+
+// namespaceAccepts refuses new objects in a namespace that does not exist
+// or is being deleted, like Kubernetes' NamespaceLifecycle admission.
+func (h *handler) namespaceAccepts(ns string) error {
+	if !h.res.Namespaced {
+		return nil
+	}
+	nsRes := lookup("", "v1", "namespaces")
+	kv, ok, _ := h.api.store.Store().Get(nsRes.Key("", ns))
+	if !ok {
+		// The replica may lag behind a namespace just created elsewhere.
+		if err := h.readRev(""); err != nil {
+			return err
+		}
+		kv, ok, _ = h.api.store.Store().Get(nsRes.Key("", ns))
+	}
+	if !ok {
+		return apierrors.NewNotFound(nsRes.GVR.GroupResource(), ns)
+	}
+	obj, err := decodeStored(nsRes, kv)
+	if err != nil {
+		return err
+	}
+	if metaOf(obj).GetDeletionTimestamp() != nil {
+		return apierrors.NewForbidden(h.res.GVR.GroupResource(), "", fmt.Errorf("unable to create new content in namespace %s because it is being terminated", ns))
+	}
+	return nil
+}
+
+// prepareForCreate sets what the server owns on a new object.
+func (h *handler) prepareForCreate(obj runtime.Object) {
+	m := metaOf(obj)
+	m.SetUID(types.UID(newUID()))
+	m.SetCreationTimestamp(metav1.NewTime(h.api.now().UTC().Truncate(1e9)))
+	m.SetResourceVersion("")
+	m.SetDeletionTimestamp(nil)
+	m.SetDeletionGracePeriodSeconds(nil)
+	m.SetSelfLink("")
+	m.SetGeneration(0)
+	if h.res.HasSpec {
+		m.SetGeneration(1)
+	}
+	resetStatusOnCreate(obj)
+}
+
+// resetStatusOnCreate clears status that clients may not set at creation.
+func resetStatusOnCreate(obj runtime.Object) {
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		o.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qosClass(&o.Spec)}
+	case *corev1.Namespace:
+		o.Status = corev1.NamespaceStatus{Phase: corev1.NamespaceActive}
+	case *corev1.Service:
+		o.Status = corev1.ServiceStatus{}
+	case *appsv1.Deployment:
+		o.Status = appsv1.DeploymentStatus{}
+	case *appsv1.ReplicaSet:
+		o.Status = appsv1.ReplicaSetStatus{}
+	}
+}
+
+func isDryRun(r *http.Request) bool {
+	for _, v := range r.URL.Query()["dryRun"] {
+		if v == "All" {
+			return true
+		}
+	}
+	return false
+}
+
+// randomSuffix returns n characters from the alphabet Kubernetes uses for
+// generateName (no vowels, no easily confused characters).
+func randomSuffix(n int) string {
+	const alphabet = "bcdfghjklmnpqrstvwxz2456789"
+	b := make([]byte, n)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// newUID returns a random (version 4) UUID.
+func newUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

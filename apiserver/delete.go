@@ -1,0 +1,191 @@
+package apiserver
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/skiffhq/skiff/fsm"
+)
+
+// deleteOptions reads DeleteOptions from the body or the query.
+func (h *handler) deleteOptions() (metav1.DeleteOptions, error) {
+	var opts metav1.DeleteOptions
+	body, err := readBody(h.r)
+	if err != nil {
+		return opts, err
+	}
+	if len(body) > 0 {
+		if _, _, err := codecs.UniversalDeserializer().Decode(body, nil, &opts); err != nil {
+			return opts, apierrors.NewBadRequest("decode DeleteOptions: " + err.Error())
+		}
+	}
+	q := h.r.URL.Query()
+	if v := q.Get("gracePeriodSeconds"); v != "" {
+		g, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || g < 0 {
+			return opts, apierrors.NewBadRequest("gracePeriodSeconds must be a non-negative integer")
+		}
+		opts.GracePeriodSeconds = &g
+	}
+	if v := q.Get("propagationPolicy"); v != "" {
+		p := metav1.DeletionPropagation(v)
+		opts.PropagationPolicy = &p
+	}
+	if opts.PropagationPolicy != nil {
+		switch *opts.PropagationPolicy {
+		case metav1.DeletePropagationBackground, metav1.DeletePropagationForeground, metav1.DeletePropagationOrphan:
+		default:
+			return opts, apierrors.NewBadRequest("propagationPolicy must be Background, Foreground or Orphan")
+		}
+	}
+	return opts, nil
+}
+
+// delete serves DELETE of one object. Pods bound to a node get a deletion
+// timestamp and stay until their node confirms (a delete with grace period
+// 0); objects with finalizers stay until the finalizers are removed;
+// everything else goes at once.
+func (h *handler) delete() error {
+	opts, err := h.deleteOptions()
+	if err != nil {
+		return err
+	}
+	out, err := h.deleteOne(opts)
+	if err != nil {
+		return err
+	}
+	h.api.writeObject(h.w, h.r, http.StatusOK, out)
+	return nil
+}
+
+func (h *handler) deleteOne(opts metav1.DeleteOptions) (runtime.Object, error) {
+	for attempt := 0; ; attempt++ {
+		cur, kv, err := h.current()
+		if err != nil {
+			return nil, err
+		}
+		if err := h.api.check(h.r, h.ri, cur); err != nil {
+			return nil, err
+		}
+		m := metaOf(cur)
+		if p := opts.Preconditions; p != nil {
+			if p.UID != nil && *p.UID != m.GetUID() {
+				return nil, apierrors.NewConflict(h.res.GVR.GroupResource(), h.ri.Name, errPrecondition("UID", string(*p.UID), string(m.GetUID())))
+			}
+			if p.ResourceVersion != nil && *p.ResourceVersion != m.GetResourceVersion() {
+				return nil, apierrors.NewConflict(h.res.GVR.GroupResource(), h.ri.Name, errPrecondition("ResourceVersion", *p.ResourceVersion, m.GetResourceVersion()))
+			}
+		}
+		next := cur.DeepCopyObject()
+		nm := metaOf(next)
+		finalizers := nm.GetFinalizers()
+		if opts.PropagationPolicy != nil {
+			switch *opts.PropagationPolicy {
+			case metav1.DeletePropagationOrphan:
+				finalizers = addFinalizer(finalizers, metav1.FinalizerOrphanDependents)
+			case metav1.DeletePropagationForeground:
+				finalizers = addFinalizer(finalizers, metav1.FinalizerDeleteDependents)
+			}
+		}
+		nm.SetFinalizers(finalizers)
+		graceful := h.gracePeriod(next, opts)
+		var out runtime.Object
+		if len(finalizers) == 0 && graceful == 0 {
+			out, err = h.finalDelete(cur, kv.ModRev)
+		} else {
+			out, err = h.markDeleting(next, kv, graceful)
+		}
+		if apierrors.IsConflict(err) && attempt < maxUpdateRetries && (opts.Preconditions == nil || opts.Preconditions.ResourceVersion == nil) {
+			continue
+		}
+		return out, err
+	}
+}
+
+// gracePeriod is how long a deletion waits for the node: only pods bound
+// to a node wait; 0 means delete now.
+func (h *handler) gracePeriod(obj runtime.Object, opts metav1.DeleteOptions) int64 {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok || !h.res.GracefulDelete || pod.Spec.NodeName == "" {
+		return 0
+	}
+	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return 0
+	}
+	g := int64(corev1.DefaultTerminationGracePeriodSeconds)
+	if pod.Spec.TerminationGracePeriodSeconds != nil {
+		g = *pod.Spec.TerminationGracePeriodSeconds
+	}
+	if opts.GracePeriodSeconds != nil {
+		g = *opts.GracePeriodSeconds
+	}
+	if cur := pod.DeletionGracePeriodSeconds; cur != nil && *cur < g {
+		g = *cur
+	}
+	return g
+}
+
+// awaitsNode reports whether obj is a pod whose node has yet to confirm its
+// deletion.
+func (h *handler) awaitsNode(obj runtime.Object) bool {
+	pod, ok := obj.(*corev1.Pod)
+	return ok && pod.Spec.NodeName != "" && pod.DeletionGracePeriodSeconds != nil && *pod.DeletionGracePeriodSeconds > 0
+}
+
+// markDeleting records a pending deletion: deletion timestamp and grace
+// period (shortened, never extended, by repeated deletes).
+func (h *handler) markDeleting(obj runtime.Object, kv fsm.KV, grace int64) (runtime.Object, error) {
+	m := metaOf(obj)
+	if m.GetDeletionTimestamp() == nil || (m.GetDeletionGracePeriodSeconds() != nil && grace < *m.GetDeletionGracePeriodSeconds()) {
+		ts := metav1.NewTime(h.api.now().UTC().Add(time.Duration(grace) * time.Second).Truncate(time.Second))
+		m.SetDeletionTimestamp(&ts)
+		m.SetDeletionGracePeriodSeconds(&grace)
+	}
+	value, err := encodeStored(obj)
+	if err != nil {
+		return nil, err
+	}
+	if string(value) == string(kv.Value) || isDryRun(h.r) {
+		return obj, nil
+	}
+	res, err := h.propose(&fsm.Command{Op: fsm.OpUpdate, Key: kv.Key, Value: value, Rev: kv.ModRev}, m.GetName())
+	if err != nil {
+		return nil, err
+	}
+	m.SetResourceVersion(strconv.FormatUint(res.Rev, 10))
+	return obj, nil
+}
+
+// finalDelete removes the object stored at revision rev.
+func (h *handler) finalDelete(obj runtime.Object, rev uint64) (runtime.Object, error) {
+	if isDryRun(h.r) {
+		return obj, nil
+	}
+	m := metaOf(obj)
+	if _, err := h.propose(&fsm.Command{Op: fsm.OpDelete, Key: h.res.Key(m.GetNamespace(), m.GetName()), Rev: rev}, m.GetName()); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+func addFinalizer(fs []string, f string) []string {
+	if slices.Contains(fs, f) {
+		return fs
+	}
+	return append(fs, f)
+}
+
+type preconditionError struct{ what, want, got string }
+
+func (e preconditionError) Error() string {
+	return "Precondition failed: " + e.what + " in precondition: " + e.want + ", " + e.what + " in object meta: " + e.got
+}
+
+func errPrecondition(what, want, got string) error { return preconditionError{what, want, got} }

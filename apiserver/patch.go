@@ -1,0 +1,93 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+)
+
+// patch serves PATCH with JSON merge patch, JSON patch and strategic merge
+// patch. The patch is applied to the current object and the result goes
+// through the same checks as an update; a resourceVersion inside the patch
+// is a precondition.
+func (h *handler) patch() error {
+	mt, _, err := mime.ParseMediaType(h.r.Header.Get("Content-Type"))
+	if err != nil {
+		return unsupportedMediaType(h.r.Header.Get("Content-Type"))
+	}
+	pt := types.PatchType(mt)
+	switch pt {
+	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType:
+	case types.ApplyYAMLPatchType, types.ApplyCBORPatchType:
+		return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusUnsupportedMediaType, Reason: metav1.StatusReasonUnsupportedMediaType,
+			Message: fmt.Sprintf("server-side apply (%s) is not supported by Skiff; use kubectl apply without --server-side", mt)}}
+	default:
+		return unsupportedMediaType(mt)
+	}
+	body, err := readBody(h.r)
+	if err != nil {
+		return err
+	}
+	precondition := ""
+	if pt != types.JSONPatchType {
+		var m struct {
+			Metadata struct {
+				ResourceVersion string `json:"resourceVersion"`
+			} `json:"metadata"`
+		}
+		if err := json.Unmarshal(body, &m); err != nil {
+			return apierrors.NewBadRequest("the patch is not valid JSON: " + err.Error())
+		}
+		precondition = m.Metadata.ResourceVersion
+	} else if _, err := jsonpatch.DecodePatch(body); err != nil {
+		return apierrors.NewBadRequest("invalid JSON patch: " + err.Error())
+	}
+	out, err := h.updateObject(precondition, func(cur runtime.Object) (runtime.Object, error) {
+		return applyPatch(h.res, pt, cur, body)
+	})
+	if err != nil {
+		return err
+	}
+	h.api.writeObject(h.w, h.r, http.StatusOK, out)
+	return nil
+}
+
+// applyPatch returns cur with the patch applied.
+func applyPatch(res *Resource, pt types.PatchType, cur runtime.Object, patch []byte) (runtime.Object, error) {
+	orig, err := json.Marshal(cur)
+	if err != nil {
+		return nil, err
+	}
+	var patched []byte
+	switch pt {
+	case types.JSONPatchType:
+		p, err := jsonpatch.DecodePatch(patch)
+		if err != nil {
+			return nil, apierrors.NewBadRequest("invalid JSON patch: " + err.Error())
+		}
+		if patched, err = p.Apply(orig); err != nil {
+			return nil, &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusUnprocessableEntity, Reason: metav1.StatusReasonInvalid, Message: "the JSON patch does not apply: " + err.Error()}}
+		}
+	case types.MergePatchType:
+		if patched, err = jsonpatch.MergePatch(orig, patch); err != nil {
+			return nil, apierrors.NewBadRequest("invalid merge patch: " + err.Error())
+		}
+	case types.StrategicMergePatchType:
+		if patched, err = strategicpatch.StrategicMergePatch(orig, patch, res.New()); err != nil {
+			return nil, apierrors.NewBadRequest("invalid strategic merge patch: " + err.Error())
+		}
+	}
+	out := res.New()
+	if err := json.Unmarshal(patched, out); err != nil {
+		return nil, apierrors.NewBadRequest("the patched object is not a valid " + res.Kind + ": " + err.Error())
+	}
+	return out, nil
+}

@@ -1,0 +1,75 @@
+package testcluster_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/skiffhq/skiff/testcluster"
+)
+
+func kubeClient(t testing.TB, c *testcluster.Cluster, i int) kubernetes.Interface {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(&rest.Config{Host: c.URL(i), BearerToken: c.Token(), QPS: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+func TestKubeConfigMapCRUD(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	leader, err := c.Leader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := kubeClient(t, c, (leader+1)%3)
+	var ns *corev1.Namespace
+	if err := c.WaitFor(ctx, func() bool {
+		ns, err = kc.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{})
+		return err == nil
+	}); err != nil {
+		t.Fatalf("default namespace: %v", err)
+	}
+	cm, err := kc.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "a"}, Data: map[string]string{"k": "v"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cm.UID == "" || cm.ResourceVersion == "" || cm.CreationTimestamp.IsZero() {
+		t.Fatalf("server fields not set: %+v", cm.ObjectMeta)
+	}
+	if _, err := kc.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("second create: %v", err)
+	}
+	cm.Data["k"] = "v2"
+	upd, err := kc.CoreV1().ConfigMaps("default").Update(ctx, cm, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kc.CoreV1().ConfigMaps("default").Update(ctx, cm, metav1.UpdateOptions{}); !apierrors.IsConflict(err) {
+		t.Fatalf("stale update: %v", err)
+	}
+	got, err := kubeClient(t, c, leader).CoreV1().ConfigMaps("default").Get(ctx, "a", metav1.GetOptions{})
+	if err != nil || got.Data["k"] != "v2" || got.ResourceVersion != upd.ResourceVersion {
+		t.Fatalf("get: %v %+v", err, got)
+	}
+	list, err := kc.CoreV1().ConfigMaps("").List(ctx, metav1.ListOptions{})
+	if err != nil || len(list.Items) != 1 {
+		t.Fatalf("list: %v %d", err, len(list.Items))
+	}
+	if err := kc.CoreV1().ConfigMaps("default").Delete(ctx, "a", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kc.CoreV1().ConfigMaps("default").Get(ctx, "a", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("get after delete: %v", err)
+	}
+	_ = ns
+}
