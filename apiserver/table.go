@@ -181,4 +181,3 @@ func orNone(s string) string {
 	}
 	return s
 }
-

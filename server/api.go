@@ -28,8 +28,8 @@ func (s apiStore) Propose(ctx context.Context, cmd *fsm.Command) (fsm.Result, er
 // newAPI builds the Kubernetes API over this server's replica.
 func (s *Server) newAPI() http.Handler {
 	return apiserver.New(apiserver.Config{
-		Store:  apiStore{s.node},
-		Logger: s.log,
+		Store:     apiStore{s.node},
+		Logger:    s.log,
 		Admission: admission(),
 	})
 }
