@@ -17,6 +17,12 @@ type Config struct {
 	Now func() time.Time
 	// Admission defaults and validates objects.
 	Admission Admission
+	// Metrics, if set, receives request metrics.
+	Metrics *Metrics
+	// MaxReadOnlyInFlight and MaxMutatingInFlight bound concurrent
+	// non-watch requests; beyond them requests get 429. Zero means the
+	// defaults.
+	MaxReadOnlyInFlight, MaxMutatingInFlight int
 	// Authorize decides whether the request may do what ri names; nil
 	// allows everything (unit tests). It returns an API status error.
 	Authorize func(r *http.Request, ri RequestAttributes) error
@@ -38,6 +44,9 @@ type API struct {
 	now       func() time.Time
 	authorize func(r *http.Request, ri RequestAttributes) error
 	admission Admission
+	metrics   *Metrics
+	readOnly  *inflight
+	mutating  *inflight
 }
 
 // New returns an API serving cfg.Store.
@@ -50,6 +59,9 @@ func New(cfg Config) *API {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.metrics = cfg.Metrics
+	a.readOnly = newInflight("readOnly", orDefault(cfg.MaxReadOnlyInFlight, DefaultMaxReadOnlyInFlight))
+	a.mutating = newInflight("mutating", orDefault(cfg.MaxMutatingInFlight, DefaultMaxMutatingInFlight))
 	return a
 }
 
@@ -60,6 +72,32 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.serveDiscovery(w, r)
 		return
 	}
+	if ri.Verb == "watch" {
+		defer a.metrics.watchStarted(ri)()
+	} else {
+		l := a.readOnly
+		if isMutating(ri.Verb) {
+			l = a.mutating
+		}
+		release, ok := l.acquire()
+		if !ok {
+			if a.metrics != nil {
+				a.metrics.rejected.WithLabelValues(l.kind).Inc()
+			}
+			a.writeError(w, r, tooManyRequests())
+			return
+		}
+		defer release()
+		if a.metrics != nil {
+			g := a.metrics.inflight.WithLabelValues(l.kind)
+			g.Inc()
+			defer g.Dec()
+		}
+	}
+	rec := &statusRecorder{ResponseWriter: w}
+	start := time.Now()
+	defer func() { a.metrics.observe(ri, rec.code, time.Since(start)) }()
+	w = rec
 	res := lookup(ri.Group, ri.Version, ri.Resource)
 	if res == nil {
 		a.writeError(w, r, apierrors.NewNotFound(schema.GroupResource{Group: ri.Group, Resource: ri.Resource}, ""))
@@ -82,4 +120,11 @@ func (a *API) check(r *http.Request, ri requestInfo, obj any) error {
 		return nil
 	}
 	return a.authorize(r, RequestAttributes{Verb: ri.Verb, Group: ri.Group, Resource: ri.Resource, Subresource: ri.Subresource, Namespace: ri.Namespace, Name: ri.Name, Object: obj})
+}
+
+func orDefault(v, d int) int {
+	if v > 0 {
+		return v
+	}
+	return d
 }

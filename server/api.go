@@ -26,10 +26,11 @@ func (s apiStore) Propose(ctx context.Context, cmd *fsm.Command) (fsm.Result, er
 }
 
 // newAPI builds the Kubernetes API over this server's replica.
-func (s *Server) newAPI() http.Handler {
+func (s *Server) newAPI(metrics *apiserver.Metrics) http.Handler {
 	return apiserver.New(apiserver.Config{
 		Store:     apiStore{s.node},
 		Logger:    s.log,
+		Metrics:   metrics,
 		Admission: admission(),
 	})
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/skiffhq/skiff/fsm"
 	"github.com/skiffhq/skiff/fsm/raftstore"
 	"github.com/skiffhq/skiff/internal/buildinfo"
@@ -39,6 +41,7 @@ func (s *Server) routeTable() []Route {
 	for _, p := range apiPrefixes {
 		out = append(out, Route{Method: "GET", Path: p})
 	}
+	out = append(out, Route{Method: "GET", Path: "/metrics"})
 	for _, r := range s.handlers() {
 		out = append(out, r.Route)
 	}
@@ -93,7 +96,9 @@ func (s *Server) routes() http.Handler {
 			writeStatus(w, http.StatusMethodNotAllowed, reasonMethodNotAllow, fmt.Sprintf("%s is not allowed on %s", req.Method, p))
 		})
 	}
-	api := s.newAPI()
+	reg, metrics := s.newRegistry()
+	api := s.newAPI(metrics)
+	mux.Handle("/metrics", s.requireToken(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	for _, p := range apiPrefixes {
 		mux.HandleFunc(p, func(w http.ResponseWriter, req *http.Request) {
 			if !s.authorized(req) {
@@ -111,6 +116,17 @@ func (s *Server) routes() http.Handler {
 		writeStatus(w, http.StatusNotFound, reasonNotFound, fmt.Sprintf("the server could not find the requested resource %s", req.URL.Path))
 	})
 	return mux
+}
+
+// requireToken refuses requests without the cluster token.
+func (s *Server) requireToken(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !s.authorized(req) {
+			writeStatus(w, http.StatusUnauthorized, reasonUnauthorized, "a valid bearer token is required")
+			return
+		}
+		h.ServeHTTP(w, req)
+	})
 }
 
 // authorized checks the bearer token against the cluster token in
