@@ -3,6 +3,7 @@ package apiserver
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,6 +18,9 @@ type Config struct {
 	Now func() time.Time
 	// Admission defaults and validates objects.
 	Admission Admission
+	// ServiceCIDR is where ClusterIPs are allocated; zero means
+	// DefaultServiceCIDR.
+	ServiceCIDR netip.Prefix
 	// Metrics, if set, receives request metrics.
 	Metrics *Metrics
 	// MaxReadOnlyInFlight and MaxMutatingInFlight bound concurrent
@@ -39,14 +43,15 @@ type RequestAttributes struct {
 
 // API serves the Kubernetes REST API over a Store.
 type API struct {
-	store     Store
-	log       *slog.Logger
-	now       func() time.Time
-	authorize func(r *http.Request, ri RequestAttributes) error
-	admission Admission
-	metrics   *Metrics
-	readOnly  *inflight
-	mutating  *inflight
+	store       Store
+	log         *slog.Logger
+	now         func() time.Time
+	authorize   func(r *http.Request, ri RequestAttributes) error
+	admission   Admission
+	metrics     *Metrics
+	serviceCIDR netip.Prefix
+	readOnly    *inflight
+	mutating    *inflight
 }
 
 // New returns an API serving cfg.Store.
@@ -60,6 +65,10 @@ func New(cfg Config) *API {
 		a.now = time.Now
 	}
 	a.metrics = cfg.Metrics
+	a.serviceCIDR = cfg.ServiceCIDR
+	if !a.serviceCIDR.IsValid() {
+		a.serviceCIDR = DefaultServiceCIDR
+	}
 	a.readOnly = newInflight("readOnly", orDefault(cfg.MaxReadOnlyInFlight, DefaultMaxReadOnlyInFlight))
 	a.mutating = newInflight("mutating", orDefault(cfg.MaxMutatingInFlight, DefaultMaxMutatingInFlight))
 	return a

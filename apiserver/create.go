@@ -12,8 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-
-	"github.com/skiffhq/skiff/fsm"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // create serves POST on a collection.
@@ -35,9 +34,21 @@ func (h *handler) create() error {
 		return apierrors.NewInvalid(h.res.GVK().GroupKind(), "", fieldRequired("metadata.name", "name or generateName is required"))
 	}
 	h.prepareForCreate(obj)
+	svc, _ := obj.(*corev1.Service)
+	var template *corev1.Service
+	if svc != nil {
+		template = svc.DeepCopy()
+	}
 	for attempt := 0; ; attempt++ {
 		if generated {
 			m.SetName(m.GetGenerateName() + randomSuffix(5))
+		}
+		if svc != nil {
+			// Each attempt draws fresh addresses for what the client left empty.
+			template.Spec.DeepCopyInto(&svc.Spec)
+			if err := h.api.allocate(svc); err != nil {
+				return err
+			}
 		}
 		if err := h.admit(obj, nil); err != nil {
 			return err
@@ -53,7 +64,14 @@ func (h *handler) create() error {
 		if err != nil {
 			return err
 		}
-		res, err := h.propose(&fsm.Command{Op: fsm.OpCreate, Key: h.res.Key(m.GetNamespace(), m.GetName()), Value: value}, m.GetName())
+		res, err := h.propose(createCommand(h.res.Key(m.GetNamespace(), m.GetName()), value, obj), m.GetName())
+		if apierrors.IsAlreadyExists(err) && res.FailedIndex > 0 {
+			// An allocation clashed with another service's.
+			if attempt < 16 && template != nil {
+				continue
+			}
+			return apierrors.NewInvalid(h.res.GVK().GroupKind(), m.GetName(), field.ErrorList{field.Invalid(field.NewPath("spec"), res.Failed, "address or node port already allocated")})
+		}
 		if apierrors.IsAlreadyExists(err) && generated && attempt < 5 {
 			continue
 		}

@@ -73,3 +73,57 @@ func TestKubeConfigMapCRUD(t *testing.T) {
 	}
 	_ = ns
 }
+
+func TestKubeServiceAllocations(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{Servers: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kc := kubeClient(t, c, 0)
+	if err := c.WaitFor(ctx, func() bool {
+		_, err := kc.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{})
+		return err == nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	ports := map[int32]bool{}
+	for i := 0; i < 20; i++ {
+		svc, err := kc.CoreV1().Services("default").Create(ctx, &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "s-"},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Selector: map[string]string{"app": "a"},
+				Ports: []corev1.ServicePort{{Port: 80}}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ip, np := svc.Spec.ClusterIP, svc.Spec.Ports[0].NodePort
+		if ip == "" || seen[ip] || np < 30000 || np > 32767 || ports[np] {
+			t.Fatalf("service %d: clusterIP %q nodePort %d (seen ips %v)", i, ip, np, seen)
+		}
+		seen[ip], ports[np] = true, true
+	}
+	// A requested address that is taken is refused; freed on delete, it can be reused.
+	var taken string
+	for ip := range seen {
+		taken = ip
+		break
+	}
+	dup := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "dup"}, Spec: corev1.ServiceSpec{ClusterIP: taken, Ports: []corev1.ServicePort{{Port: 80}}}}
+	if _, err := kc.CoreV1().Services("default").Create(ctx, dup, metav1.CreateOptions{}); !apierrors.IsInvalid(err) {
+		t.Fatalf("duplicate clusterIP: %v", err)
+	}
+	list, err := kc.CoreV1().Services("default").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list.Items {
+		if s.Spec.ClusterIP == taken {
+			if err := kc.CoreV1().Services("default").Delete(ctx, s.Name, metav1.DeleteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := kc.CoreV1().Services("default").Create(ctx, dup, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("reuse of a freed clusterIP: %v", err)
+	}
+}
