@@ -116,9 +116,12 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, apierrors.NewNotFound(res.GVR.GroupResource(), ri.Name))
 		return
 	}
-	if err := a.check(r, ri, nil); err != nil {
-		a.writeError(w, r, err)
-		return
+	// A create is authorized once the body has named the object.
+	if ri.Verb != "create" || ri.Subresource != "" {
+		if err := a.check(r, ri, nil); err != nil {
+			a.writeError(w, r, err)
+			return
+		}
 	}
 	h := &handler{api: a, res: res, ri: ri, w: w, r: r}
 	h.serve()

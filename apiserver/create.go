@@ -33,6 +33,11 @@ func (h *handler) create() error {
 	if m.GetName() == "" && !generated {
 		return apierrors.NewInvalid(h.res.GVK().GroupKind(), "", fieldRequired("metadata.name", "name or generateName is required"))
 	}
+	named := h.ri
+	named.Name = m.GetName()
+	if err := h.api.check(h.r, named, obj); err != nil {
+		return err
+	}
 	h.prepareForCreate(obj)
 	svc, _ := obj.(*corev1.Service)
 	var template *corev1.Service

@@ -20,21 +20,29 @@ type Client struct {
 	Server string
 	// Token is the bearer token sent with every request; it may be empty.
 	Token string
+	// CAFile is a PEM file of the CA that signed the server's certificate;
+	// empty means the system's roots.
+	CAFile string
 }
+
+// CAFileName is the name, inside a server's data directory, of the
+// cluster CA certificate the server writes.
+const CAFileName = "ca.crt"
 
 // DefaultServerURL is the API a client talks to when nothing else is given:
 // the one `skiff dev` starts.
-const DefaultServerURL = "http://" + DefaultAPIAddr
+const DefaultServerURL = "https://" + DefaultAPIAddr
 
 // ClientFlags registers --server and --token on fs. The caller registers
 // --config itself and passes its value to LoadClient.
 func ClientFlags(fs *pflag.FlagSet) {
 	fs.String("server", "", "URL of a server's API (default: from --config, else "+DefaultServerURL+")")
-	fs.String("token", "", "cluster token (default: from --config, else the server's token file)")
+	fs.String("token", "", "cluster or admin token (default: from --config, else the server's token file)")
+	fs.String("ca-file", "", "CA certificate of the cluster (default: ca.crt in the server's data_dir)")
 }
 
 // LoadClient resolves the client configuration. The server URL is the first
-// of --server, SKIFF_SERVER, "http://"+api_addr of the server configuration
+// of --server, SKIFF_SERVER, "https://"+api_addr of the server configuration
 // file at configPath, and DefaultServerURL. The token is the first of
 // --token, SKIFF_TOKEN, the token of the configuration file, and the
 // contents of the token file in the server's data directory if it exists.
@@ -73,7 +81,7 @@ func LoadClient(configPath string, fs *pflag.FlagSet, env []string) (Client, err
 	case envVals["SKIFF_SERVER"] != "":
 		c.Server = envVals["SKIFF_SERVER"]
 	case file != nil:
-		c.Server = "http://" + dialAddr(file.APIAddr)
+		c.Server = "https://" + dialAddr(file.APIAddr)
 	default:
 		c.Server = DefaultServerURL
 	}
@@ -104,6 +112,21 @@ func LoadClient(configPath string, fs *pflag.FlagSet, env []string) (Client, err
 				return Client{}, err
 			}
 			c.Token = tok
+		}
+	}
+	switch {
+	case flagVal("ca-file") != "":
+		c.CAFile = flagVal("ca-file")
+	case envVals["SKIFF_CA_FILE"] != "":
+		c.CAFile = envVals["SKIFF_CA_FILE"]
+	case file != nil:
+		c.CAFile = filepath.Join(file.DataDir, CAFileName)
+	case c.Server == DefaultServerURL:
+		c.CAFile = filepath.Join(DevDataDir, CAFileName)
+	}
+	if c.CAFile != "" {
+		if _, err := os.Stat(c.CAFile); os.IsNotExist(err) && flagVal("ca-file") == "" && envVals["SKIFF_CA_FILE"] == "" {
+			c.CAFile = ""
 		}
 	}
 	return c, nil

@@ -24,9 +24,9 @@ func TestLoadClient(t *testing.T) {
 	}{
 		{name: "defaults", want: Client{Server: DefaultServerURL}},
 		{name: "config api_addr and token file", file: withTokenFile,
-			want: Client{Server: "http://127.0.0.2:9000", Token: "from-token-file"}},
+			want: Client{Server: "https://127.0.0.2:9000", Token: "from-token-file"}},
 		{name: "config token beats token file", file: withTokenFile + "token: " + token + "\n",
-			want: Client{Server: "http://127.0.0.2:9000", Token: token}},
+			want: Client{Server: "https://127.0.0.2:9000", Token: token}},
 		{name: "env beats config", file: withTokenFile,
 			env:  []string{"SKIFF_SERVER=https://api.test:443/", "SKIFF_TOKEN=from-env"},
 			want: Client{Server: "https://api.test:443", Token: "from-env"}},
@@ -35,9 +35,9 @@ func TestLoadClient(t *testing.T) {
 			args: []string{"--server", "http://flag.test:1", "--token", "from-flag"},
 			want: Client{Server: "http://flag.test:1", Token: "from-flag"}},
 		{name: "all interfaces dialled through loopback", file: "name: s1\napi_addr: 0.0.0.0:9000\n",
-			want: Client{Server: "http://127.0.0.1:9000"}},
+			want: Client{Server: "https://127.0.0.1:9000"}},
 		{name: "ipv6 any", file: "name: s1\napi_addr: '[::]:9000'\n",
-			want: Client{Server: "http://[::1]:9000"}},
+			want: Client{Server: "https://[::1]:9000"}},
 		{name: "server env ignores SKIFF_API_ADDR", env: []string{"SKIFF_API_ADDR=127.0.0.9:1"},
 			want: Client{Server: DefaultServerURL}},
 	}

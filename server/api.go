@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"net/http"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/skiffhq/skiff/apiserver"
+	"github.com/skiffhq/skiff/apiserver/auth"
 	"github.com/skiffhq/skiff/fsm"
 	"github.com/skiffhq/skiff/fsm/raftstore"
 )
@@ -32,7 +36,29 @@ func (s *Server) newAPI(metrics *apiserver.Metrics) http.Handler {
 		Logger:    s.log,
 		Metrics:   metrics,
 		Admission: admission(),
+		Authorize: authorizeAPI,
 	})
+}
+
+// authorizeAPI applies the role rules of package auth to an API request.
+// Requests about a pod a node may only touch when the pod is bound to it
+// are let through while the pod is unknown; the handler asks again once
+// it has read the pod.
+func authorizeAPI(r *http.Request, ra apiserver.RequestAttributes) error {
+	u, ok := userFrom(r.Context())
+	if !ok {
+		return apierrors.NewUnauthorized("no credentials")
+	}
+	a := auth.Attributes{Verb: ra.Verb, Group: ra.Group, Resource: ra.Resource, Subresource: ra.Subresource, Namespace: ra.Namespace, Name: ra.Name}
+	if pod, ok := ra.Object.(*corev1.Pod); ok {
+		a.PodNodeName = pod.Spec.NodeName
+	} else if ra.Object == nil && u.Role == auth.RoleNode && ra.Resource == "pods" && ra.Verb != "get" && ra.Verb != "list" && ra.Verb != "watch" && ra.Verb != "create" {
+		return nil
+	}
+	if err := auth.Authorize(u, a); err != nil {
+		return apierrors.NewForbidden(schema.GroupResource{Group: ra.Group, Resource: ra.Resource}, ra.Name, err)
+	}
+	return nil
 }
 
 // ensureClusterObjects creates what every cluster has (the system

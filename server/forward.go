@@ -3,12 +3,14 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -29,20 +31,39 @@ const (
 // finding the leader's API address in its gossip metadata.
 type forwarder struct {
 	s      *Server
-	client *http.Client
+	client atomic.Pointer[http.Client] // set once the cluster CA is known
 }
 
-func newForwarder(s *Server) *forwarder {
+func newForwarder(s *Server) *forwarder { return &forwarder{s: s} }
+
+// setTLS makes the forwarder talk HTTPS to servers with certificates from
+// the cluster CA.
+func (f *forwarder) setTLS(cfg *tls.Config) {
 	tr := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     cfg,
+		TLSHandshakeTimeout: 5 * time.Second,
 		MaxIdleConns:        512,
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     90 * time.Second,
+		ForceAttemptHTTP2:   false,
 	}
-	return &forwarder{s: s, client: &http.Client{Transport: tr}}
+	f.client.Store(&http.Client{Transport: tr})
 }
 
-func (f *forwarder) close() { f.client.CloseIdleConnections() }
+// httpClient returns the client for other servers, waiting for TLS.
+func (f *forwarder) httpClient(ctx context.Context) (*http.Client, error) {
+	if _, err := f.s.tlsReady(ctx); err != nil {
+		return nil, fmt.Errorf("%w: no TLS yet: %v", raftstore.ErrNoLeader, err)
+	}
+	return f.client.Load(), nil
+}
+
+func (f *forwarder) close() {
+	if c := f.client.Load(); c != nil {
+		c.CloseIdleConnections()
+	}
+}
 
 // apiAddr returns the API address of the server with the given name.
 func (f *forwarder) apiAddr(id raft.ServerID) (string, error) {
@@ -59,13 +80,17 @@ func (f *forwarder) do(ctx context.Context, id raft.ServerID, method, path strin
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, bytes.NewReader(body))
+	client, err := f.httpClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "https://"+addr+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+f.s.token)
 	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := f.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" {

@@ -2,30 +2,53 @@ package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/skiffhq/skiff/apiserver/auth"
 	"github.com/skiffhq/skiff/fsm"
 	"github.com/skiffhq/skiff/fsm/raftstore"
 	"github.com/skiffhq/skiff/internal/buildinfo"
 )
 
-// Route is one registered HTTP route; Public routes take no credentials.
+// Route is one registered HTTP route and who may call it: Roles lists the
+// roles allowed; an empty list means the route is public.
 type Route struct {
 	Method, Path string
-	Public       bool
+	Roles        []auth.Role
 }
 
+// Public reports whether the route takes no credentials.
+func (r Route) Public() bool { return len(r.Roles) == 0 }
+
 // Routes lists every route the API serves, for tests that walk them with
-// and without credentials.
-func (s *Server) Routes() []Route { return s.routeTable() }
+// no, bad and wrong-role credentials.
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, p := range apiPrefixes {
+		out = append(out, Route{Method: "GET", Path: p, Roles: apiRoles})
+	}
+	out = append(out, Route{Method: "GET", Path: "/metrics", Roles: metricsRoles}, Route{Method: "POST", Path: pathRegister, Roles: internalRoles})
+	for _, r := range s.handlers() {
+		out = append(out, r.Route)
+	}
+	return out
+}
+
+// Who may call what.
+var (
+	operatorRoles = []auth.Role{auth.RoleAdmin, auth.RoleCluster}
+	internalRoles = []auth.Role{auth.RoleCluster}
+	metricsRoles  = []auth.Role{auth.RoleAdmin, auth.RoleReadOnly, auth.RoleCluster}
+	apiRoles      = []auth.Role{auth.RoleAdmin, auth.RoleReadOnly, auth.RoleNode}
+)
 
 type route struct {
 	Route
@@ -36,31 +59,20 @@ type route struct {
 // apiserver.
 var apiPrefixes = []string{"/api", "/api/", "/apis", "/apis/"}
 
-func (s *Server) routeTable() []Route {
-	var out []Route
-	for _, p := range apiPrefixes {
-		out = append(out, Route{Method: "GET", Path: p})
-	}
-	out = append(out, Route{Method: "GET", Path: "/metrics"})
-	for _, r := range s.handlers() {
-		out = append(out, r.Route)
-	}
-	return out
-}
-
 func (s *Server) handlers() []route {
 	return []route{
-		{Route{"GET", "/livez", true}, s.handleLivez},
-		{Route{"GET", "/readyz", true}, s.handleReadyz},
-		{Route{"GET", "/version", true}, s.handleVersion},
-		{Route{"GET", opRaft, false}, s.handleRaftServers},
-		{Route{"POST", opRaftRemove, false}, s.handleRaftRemove},
-		{Route{"POST", opRaftTransfer, false}, s.handleRaftTransfer},
-		{Route{"GET", opSnapshot, false}, s.handleSnapshotSave},
-		{Route{"PUT", opSnapshot, false}, s.handleSnapshotRestore},
-		{Route{"POST", pathPropose, false}, s.handlePropose},
-		{Route{"GET", pathReadIndex, false}, s.handleReadIndex},
-		{Route{"GET", pathStatus, false}, s.handleStatus},
+		{Route{"GET", "/livez", nil}, s.handleLivez},
+		{Route{"GET", "/readyz", nil}, s.handleReadyz},
+		{Route{"GET", "/version", nil}, s.handleVersion},
+		{Route{"GET", opRaft, operatorRoles}, s.handleRaftServers},
+		{Route{"POST", opRaftRemove, operatorRoles}, s.handleRaftRemove},
+		{Route{"POST", opRaftTransfer, operatorRoles}, s.handleRaftTransfer},
+		{Route{"GET", opSnapshot, operatorRoles}, s.handleSnapshotSave},
+		{Route{"PUT", opSnapshot, operatorRoles}, s.handleSnapshotRestore},
+		{Route{"POST", pathPropose, internalRoles}, s.handlePropose},
+		{Route{"GET", pathReadIndex, internalRoles}, s.handleReadIndex},
+		{Route{"GET", pathStatus, internalRoles}, s.handleStatus},
+		{Route{"POST", pathRegister, internalRoles}, s.handleRegister},
 	}
 }
 
@@ -81,11 +93,7 @@ func (s *Server) routes() http.Handler {
 				if r.Method != req.Method && !(r.Method == "GET" && req.Method == "HEAD") {
 					continue
 				}
-				if !r.Public && !s.authorized(req) {
-					writeStatus(w, http.StatusUnauthorized, reasonUnauthorized, "a valid bearer token is required")
-					return
-				}
-				r.h(w, req)
+				s.guard(r.Roles, r.h).ServeHTTP(w, req)
 				return
 			}
 			var allowed []string
@@ -97,43 +105,45 @@ func (s *Server) routes() http.Handler {
 		})
 	}
 	reg, metrics := s.newRegistry()
-	api := s.newAPI(metrics)
-	mux.Handle("/metrics", s.requireToken(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	mux.Handle("/metrics", s.guard(metricsRoles, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP))
+	api := s.guard(apiRoles, s.newAPI(metrics).ServeHTTP)
 	for _, p := range apiPrefixes {
-		mux.HandleFunc(p, func(w http.ResponseWriter, req *http.Request) {
-			if !s.authorized(req) {
-				writeStatus(w, http.StatusUnauthorized, reasonUnauthorized, "a valid bearer token is required")
-				return
-			}
-			api.ServeHTTP(w, req)
-		})
+		mux.Handle(p, api)
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
-		if !s.authorized(req) {
-			writeStatus(w, http.StatusUnauthorized, reasonUnauthorized, "a valid bearer token is required")
-			return
-		}
+	mux.HandleFunc("/", s.guard(append(operatorRoles, apiRoles...), func(w http.ResponseWriter, req *http.Request) {
 		writeStatus(w, http.StatusNotFound, reasonNotFound, fmt.Sprintf("the server could not find the requested resource %s", req.URL.Path))
-	})
+	}))
 	return mux
 }
 
-// requireToken refuses requests without the cluster token.
-func (s *Server) requireToken(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if !s.authorized(req) {
-			writeStatus(w, http.StatusUnauthorized, reasonUnauthorized, "a valid bearer token is required")
-			return
-		}
-		h.ServeHTTP(w, req)
-	})
+type userKey struct{}
+
+// userFrom returns the authenticated user of a request that passed guard.
+func userFrom(ctx context.Context) (auth.User, bool) {
+	u, ok := ctx.Value(userKey{}).(auth.User)
+	return u, ok
 }
 
-// authorized checks the bearer token against the cluster token in
-// constant time.
-func (s *Server) authorized(r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.token)) == 1
+// guard authenticates the request's bearer token and lets it through when
+// the user's role is one of roles (or roles is empty: a public route): 401
+// without valid credentials, 403 with the wrong role.
+func (s *Server) guard(roles []auth.Role, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		if len(roles) == 0 {
+			h(w, req)
+			return
+		}
+		u, ok := s.authn.Authenticate(req)
+		if !ok {
+			writeStatus(w, http.StatusUnauthorized, reasonUnauthorized, "Unauthorized: a valid bearer token is required")
+			return
+		}
+		if !slices.Contains(roles, u.Role) {
+			writeStatus(w, http.StatusForbidden, reasonForbidden, fmt.Sprintf("user %q (role %s) may not %s %s", u.Name, u.Role, req.Method, req.URL.Path))
+			return
+		}
+		h(w, req.WithContext(context.WithValue(req.Context(), userKey{}, u)))
+	}
 }
 
 func (s *Server) handleLivez(w http.ResponseWriter, r *http.Request) {

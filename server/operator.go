@@ -254,14 +254,19 @@ func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreError(w, err)
 		return
 	}
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, "http://"+addr+r.URL.RequestURI(), r.Body)
+	client, err := s.fwd.httpClient(r.Context())
+	if err != nil {
+		s.writeStoreError(w, err)
+		return
+	}
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, "https://"+addr+r.URL.RequestURI(), r.Body)
 	if err != nil {
 		s.writeStoreError(w, err)
 		return
 	}
 	req.ContentLength = r.ContentLength
 	req.Header = r.Header.Clone()
-	resp, err := s.fwd.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		writeStatus(w, http.StatusBadGateway, reasonUnavailable, fmt.Sprintf("forward to leader %s: %v", leader, err))
 		return

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,10 +14,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
 
+	"github.com/skiffhq/skiff/apiserver/auth"
 	"github.com/skiffhq/skiff/config"
 	"github.com/skiffhq/skiff/fsm/raftstore"
 	"github.com/skiffhq/skiff/gossip"
@@ -33,6 +36,8 @@ type Server struct {
 	ln     net.Listener
 	http   *http.Server
 	fwd    *forwarder
+	authn  *auth.Authenticator
+	tls    atomic.Pointer[tlsState]
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -127,13 +132,26 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gossip_addr %s: %w", cfg.GossipAddr, err)
 	}
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	s.wg.Add(3)
+	s.authn = auth.NewAuthenticator(token, func(key string) ([]byte, bool) {
+		kv, ok, _ := s.node.Store().Get(key)
+		return kv.Value, ok
+	})
+	s.http = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certificate},
+	}
+	s.wg.Add(4)
 	go func() {
 		defer s.wg.Done()
-		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.http.ServeTLS(s.ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.fail(fmt.Errorf("serve api: %w", err))
 		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.pkiLoop(s.ctx)
 	}()
 	go func() {
 		defer s.wg.Done()

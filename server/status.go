@@ -20,6 +20,7 @@ type status struct {
 const (
 	reasonBadRequest      = "BadRequest"
 	reasonUnauthorized    = "Unauthorized"
+	reasonForbidden       = "Forbidden"
 	reasonNotFound        = "NotFound"
 	reasonMethodNotAllow  = "MethodNotAllowed"
 	reasonRequestTooLarge = "RequestEntityTooLarge"

@@ -3,6 +3,8 @@ package testcluster
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -16,7 +18,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"k8s.io/client-go/rest"
 
+	"github.com/skiffhq/skiff/apiserver/auth"
 	"github.com/skiffhq/skiff/config"
 	"github.com/skiffhq/skiff/server"
 )
@@ -188,25 +192,65 @@ func (c *Cluster) Running() []int {
 // Token returns the cluster token, which the operator API accepts.
 func (c *Cluster) Token() string { return c.token }
 
+// AdminToken returns the admin token every server's admin.kubeconfig
+// holds; the Kubernetes API and the operator API accept it.
+func (c *Cluster) AdminToken() string { return auth.AdminToken(c.token) }
+
 // URL returns server i's API base URL.
 func (c *Cluster) URL(i int) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return "http://" + c.members[i].cfg.APIAddr
+	return "https://" + c.members[i].cfg.APIAddr
+}
+
+// CA returns the cluster CA certificate (PEM), known once a server has
+// joined a cluster.
+func (c *Cluster) CA() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range c.members {
+		if m.srv != nil {
+			if ca := m.srv.CA(); ca != nil {
+				return ca
+			}
+		}
+	}
+	return nil
+}
+
+// RestConfig returns a client-go configuration for server i as admin:
+// HTTPS with the cluster CA and the admin token, no client-side rate
+// limit.
+func (c *Cluster) RestConfig(i int) *rest.Config {
+	return &rest.Config{
+		Host:            c.URL(i),
+		BearerToken:     c.AdminToken(),
+		TLSClientConfig: rest.TLSClientConfig{CAData: c.CA()},
+		QPS:             -1,
+	}
+}
+
+// HTTPClient returns an HTTP client that trusts the cluster CA.
+func (c *Cluster) HTTPClient() *http.Client {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(c.CA())
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 }
 
 // Dir returns the cluster's data root; server i's data is Dir()/s<i+1>.
 func (c *Cluster) Dir() string { return c.dir }
 
-// Do sends an authenticated request to server i's API and returns the
-// status code and body.
+// Do sends a request as admin to server i's API and returns the status
+// code and body.
 func (c *Cluster) Do(ctx context.Context, i int, method, path string, body io.Reader) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.URL(i)+path, body)
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := http.DefaultClient.Do(req)
+	req.Header.Set("Authorization", "Bearer "+c.AdminToken())
+	client := c.HTTPClient()
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -266,7 +310,7 @@ func (c *Cluster) WaitReady(ctx context.Context) error {
 		err := WaitFor(ctx, func() bool {
 			rctx, cancel := context.WithTimeout(ctx, time.Second)
 			defer cancel()
-			return s.Node().Linearize(rctx) == nil
+			return s.Node().Linearize(rctx) == nil && s.CA() != nil
 		})
 		if err != nil {
 			return fmt.Errorf("server %s: %w", s.Name(), err)

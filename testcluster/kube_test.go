@@ -9,14 +9,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/skiffhq/skiff/testcluster"
 )
 
 func kubeClient(t testing.TB, c *testcluster.Cluster, i int) kubernetes.Interface {
 	t.Helper()
-	cs, err := kubernetes.NewForConfig(&rest.Config{Host: c.URL(i), BearerToken: c.Token(), QPS: -1})
+	cs, err := kubernetes.NewForConfig(c.RestConfig(i))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,12 +3,15 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -46,7 +49,19 @@ func newAPIClient(cmd *cobra.Command, e env) (*apiClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &apiClient{base: c.Server, token: c.Token, http: &http.Client{}}, nil
+	hc := &http.Client{}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA file %s holds no PEM certificate", c.CAFile)
+		}
+		hc.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	}
+	return &apiClient{base: c.Server, token: c.Token, http: hc}, nil
 }
 
 // status is a Kubernetes-style Status, the body of every error response.

@@ -1,0 +1,101 @@
+package auth
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strings"
+)
+
+// Getter reads a stored record by key, reporting whether it exists. The API
+// server passes a function over its local store replica; it must be safe
+// for concurrent use.
+type Getter func(key string) ([]byte, bool)
+
+// Authenticator maps a request's bearer token to a User. It is safe for
+// concurrent use.
+type Authenticator struct {
+	// builtin is false when the cluster token is empty: then neither it nor
+	// the admin token derived from it may authenticate anyone.
+	builtin     bool
+	clusterHash [sha256.Size]byte
+	adminHash   [sha256.Size]byte
+	get         Getter
+}
+
+// NewAuthenticator returns an Authenticator that accepts clusterToken, the
+// admin token derived from it, and tokens whose records get returns. An
+// empty clusterToken disables the first two; a nil get disables the last.
+func NewAuthenticator(clusterToken string, get Getter) *Authenticator {
+	a := &Authenticator{builtin: clusterToken != "", get: get}
+	if a.builtin {
+		a.clusterHash = sha256.Sum256([]byte(clusterToken))
+		a.adminHash = sha256.Sum256([]byte(AdminToken(clusterToken)))
+	}
+	return a
+}
+
+// Authenticate reads the request's "Authorization: Bearer <token>" header
+// and returns the token's user, or ok=false when there is no single such
+// header or the token is unknown. The scheme is case-insensitive. Tokens
+// are compared by their SHA-256 digests in constant time, so neither a
+// token's content nor its length leaks through timing.
+//
+// Issued tokens become users named "system:node:<node>" for RoleNode and
+// "token:<id>" otherwise.
+func (a *Authenticator) Authenticate(r *http.Request) (User, bool) {
+	token, ok := bearerToken(r.Header)
+	if !ok {
+		return User{}, false
+	}
+	sum := sha256.Sum256([]byte(token))
+	// Both comparisons always run, so timing does not tell which matched.
+	isCluster := subtle.ConstantTimeCompare(sum[:], a.clusterHash[:])
+	isAdmin := subtle.ConstantTimeCompare(sum[:], a.adminHash[:])
+	switch {
+	case a.builtin && isCluster == 1:
+		return User{Name: ClusterUserName, Role: RoleCluster}, true
+	case a.builtin && isAdmin == 1:
+		return User{Name: AdminUserName, Role: RoleAdmin}, true
+	}
+	id, _, ok := parseToken(token)
+	if !ok || id == AdminTokenID || a.get == nil {
+		return User{}, false
+	}
+	data, found := a.get(TokenKey(id))
+	if !found {
+		return User{}, false
+	}
+	var rec TokenRecord
+	if err := json.Unmarshal(data, &rec); err != nil || rec.ID != id || checkGrant(rec.Role, rec.Node) != nil {
+		return User{}, false
+	}
+	want, err := hex.DecodeString(rec.Hash)
+	if err != nil || subtle.ConstantTimeCompare(sum[:], want) != 1 {
+		return User{}, false
+	}
+	if rec.Role == RoleNode {
+		return User{Name: "system:node:" + rec.Node, Role: RoleNode, Node: rec.Node}, true
+	}
+	return User{Name: "token:" + id, Role: rec.Role}, true
+}
+
+// bearerToken returns the token of the request's only Authorization
+// header, when it uses the Bearer scheme.
+func bearerToken(h http.Header) (string, bool) {
+	values := h.Values("Authorization")
+	if len(values) != 1 {
+		return "", false
+	}
+	scheme, token, ok := strings.Cut(strings.TrimSpace(values[0]), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	if token == "" || strings.ContainsAny(token, " \t") {
+		return "", false
+	}
+	return token, true
+}
