@@ -24,6 +24,7 @@ import (
 	"github.com/skiffhq/skiff/fsm/raftstore"
 	"github.com/skiffhq/skiff/gossip"
 	"github.com/skiffhq/skiff/internal/buildinfo"
+	"github.com/skiffhq/skiff/internal/pki"
 )
 
 // Server is one running control-plane server.
@@ -96,7 +97,12 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("api_addr %s: %w", cfg.APIAddr, err)
 	}
 	s.fwd = newForwarder(s)
+	peerServer, peerClient, err := pki.PeerTLS(token, cfg.Name, time.Now())
+	if err != nil {
+		return nil, err
+	}
 	s.node, err = raftstore.Open(raftstore.Config{
+		TLS:       &raftstore.TLS{Server: peerServer, Client: peerClient},
 		ID:        raft.ServerID(cfg.Name),
 		BindAddr:  cfg.RaftAddr,
 		DataDir:   cfg.DataDir,

@@ -55,6 +55,8 @@ type Config struct {
 	Forwarder Forwarder
 	// Dialer opens connections to other servers; nil means TCP.
 	Dialer Dialer
+	// TLS, if set, is the mutual TLS that Raft connections run over.
+	TLS    *TLS
 	Logger *slog.Logger
 }
 
@@ -153,7 +155,7 @@ func Open(cfg Config) (*Node, error) {
 		dial = tcpDial
 	}
 	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream:  &streamLayer{Listener: ln, dial: dial},
+		Stream:  &streamLayer{Listener: ln, dial: dial, tls: cfg.TLS},
 		MaxPool: 4,
 		Timeout: 10 * time.Second,
 		Logger:  hl.Named("transport"),
