@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -74,8 +75,13 @@ func New(cfg Config) *API {
 	return a
 }
 
-// ServeHTTP serves /api, /apis and everything below them.
+// ServeHTTP serves /api, /apis and everything below them, and the OpenAPI
+// documents at /openapi/v2 and /openapi/v3.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/openapi/") {
+		a.serveOpenAPI(w, r)
+		return
+	}
 	ri, ok := parseRequest(r)
 	if !ok {
 		a.serveDiscovery(w, r)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -49,6 +50,12 @@ func (h *handler) decodeObject(body []byte, into runtime.Object) error {
 	if !ok {
 		return unsupportedMediaType(mediaType)
 	}
+	return h.decode(info, body, into)
+}
+
+// decode decodes body with the serializer of info into into, a new
+// object of the resource's kind, with the request's fieldValidation.
+func (h *handler) decode(info runtime.SerializerInfo, body []byte, into runtime.Object) error {
 	strict := info.StrictSerializer
 	if strict == nil {
 		strict = info.Serializer
@@ -61,7 +68,10 @@ func (h *handler) decodeObject(body []byte, into runtime.Object) error {
 			return apierrors.NewBadRequest(err.Error())
 		case "Ignore":
 		default:
-			h.w.Header().Add("Warning", fmt.Sprintf("299 - %q", err.Error()))
+			// A patch may be applied again after losing a race: warn once.
+			if warning := fmt.Sprintf("299 - %q", err.Error()); !slices.Contains(h.w.Header().Values("Warning"), warning) {
+				h.w.Header().Add("Warning", warning)
+			}
 		}
 		err = nil
 	}

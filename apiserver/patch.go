@@ -51,7 +51,18 @@ func (h *handler) patch() error {
 		return apierrors.NewBadRequest("invalid JSON patch: " + err.Error())
 	}
 	out, err := h.updateObject(precondition, func(cur runtime.Object) (runtime.Object, error) {
-		return applyPatch(h.res, pt, cur, body)
+		patched, err := patchJSON(h.res, pt, cur, body)
+		if err != nil {
+			return nil, err
+		}
+		// The patched object is checked like a created or updated one:
+		// fieldValidation=Strict refuses unknown fields the patch brought.
+		out := h.res.New()
+		info, _ := runtime.SerializerInfoForMediaType(codecs.SupportedMediaTypes(), runtime.ContentTypeJSON)
+		if err := h.decode(info, patched, out); err != nil {
+			return nil, err
+		}
+		return out, nil
 	})
 	if err != nil {
 		return err
@@ -62,6 +73,19 @@ func (h *handler) patch() error {
 
 // applyPatch returns cur with the patch applied.
 func applyPatch(res *Resource, pt types.PatchType, cur runtime.Object, patch []byte) (runtime.Object, error) {
+	patched, err := patchJSON(res, pt, cur, patch)
+	if err != nil {
+		return nil, err
+	}
+	out := res.New()
+	if err := json.Unmarshal(patched, out); err != nil {
+		return nil, apierrors.NewBadRequest("the patched object is not a valid " + res.Kind + ": " + err.Error())
+	}
+	return out, nil
+}
+
+// patchJSON returns the JSON of cur with the patch applied.
+func patchJSON(res *Resource, pt types.PatchType, cur runtime.Object, patch []byte) ([]byte, error) {
 	orig, err := json.Marshal(cur)
 	if err != nil {
 		return nil, err
@@ -85,9 +109,5 @@ func applyPatch(res *Resource, pt types.PatchType, cur runtime.Object, patch []b
 			return nil, apierrors.NewBadRequest("invalid strategic merge patch: " + err.Error())
 		}
 	}
-	out := res.New()
-	if err := json.Unmarshal(patched, out); err != nil {
-		return nil, apierrors.NewBadRequest("the patched object is not a valid " + res.Kind + ": " + err.Error())
-	}
-	return out, nil
+	return patched, nil
 }

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -124,7 +125,10 @@ func tableColumns(resource string) []column {
 		}
 	case "services":
 		return []column{
-			col("Type", "string", 0, func(o runtime.Object) any { return string(o.(*corev1.Service).Spec.Type) }),
+			col("Type", "string", 0, func(o runtime.Object) any {
+				// An empty type and protocol mean the API's defaults.
+				return cmp.Or(string(o.(*corev1.Service).Spec.Type), string(corev1.ServiceTypeClusterIP))
+			}),
 			col("Cluster-IP", "string", 0, func(o runtime.Object) any { return orNone(o.(*corev1.Service).Spec.ClusterIP) }),
 			col("External-IP", "string", 0, func(o runtime.Object) any { return "<none>" }),
 			col("Port(s)", "string", 0, func(o runtime.Object) any {
@@ -134,7 +138,7 @@ func tableColumns(resource string) []column {
 					if p.NodePort != 0 {
 						s += ":" + strconv.Itoa(int(p.NodePort))
 					}
-					ps = append(ps, s+"/"+string(p.Protocol))
+					ps = append(ps, s+"/"+cmp.Or(string(p.Protocol), string(corev1.ProtocolTCP)))
 				}
 				return orNone(strings.Join(ps, ","))
 			}),

@@ -64,26 +64,35 @@ func (h *handler) updateObject(precondition string, fn func(cur runtime.Object) 
 	}
 	for attempt := 0; ; attempt++ {
 		cur, kv, err := h.currentLocal()
+		fresh := false
 		if err != nil || (want != 0 && kv.ModRev != want) || attempt > 0 {
 			// The local replica may lag: decide on fresh state.
 			if cur, kv, err = h.current(); err != nil {
 				return nil, err
 			}
+			fresh = true
 		}
 		if want != 0 && kv.ModRev != want {
 			return nil, resultError(fsm.Result{Code: fsm.CodeConflict}, h.res.GVR.GroupResource(), h.ri.Name)
 		}
-		if err := h.api.check(h.r, h.ri, cur); err != nil {
-			return nil, err
+		// Only the compare-and-swap below notices that the local replica
+		// lagged; any other outcome (an error, a no-op, a dry run) is
+		// decided again on fresh state before it is answered.
+		err = h.api.check(h.r, h.ri, cur)
+		var next runtime.Object
+		if err == nil {
+			next, err = fn(cur.DeepCopyObject())
 		}
-		next, err := fn(cur.DeepCopyObject())
+		if err == nil {
+			next, err = h.prepareForUpdate(next, cur)
+		}
+		if err == nil {
+			err = h.admit(next, cur)
+		}
+		if err != nil && !fresh {
+			continue
+		}
 		if err != nil {
-			return nil, err
-		}
-		if next, err = h.prepareForUpdate(next, cur); err != nil {
-			return nil, err
-		}
-		if err := h.admit(next, cur); err != nil {
 			return nil, err
 		}
 		nm := metaOf(next)
@@ -94,8 +103,16 @@ func (h *handler) updateObject(precondition string, fn func(cur runtime.Object) 
 		if err != nil {
 			return nil, err
 		}
-		if bytes.Equal(value, kv.Value) || isDryRun(h.r) {
+		if (bytes.Equal(value, kv.Value) || isDryRun(h.r)) && !fresh {
+			continue
+		}
+		if bytes.Equal(value, kv.Value) {
 			return cur, nil
+		}
+		if isDryRun(h.r) {
+			// A dry run answers what the update would store, at the
+			// current resourceVersion (kubectl diff shows it).
+			return next, nil
 		}
 		res, err := h.propose(&fsm.Command{Op: fsm.OpUpdate, Key: kv.Key, Value: value, Rev: kv.ModRev}, h.ri.Name)
 		if apierrors.IsConflict(err) && want == 0 && attempt < maxUpdateRetries {

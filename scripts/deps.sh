@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # deps.sh installs what the tests need when it is missing, so that a fresh
-# machine (CI's included) runs `make test` without manual steps. For now the
-# tests need only Go >= 1.26, which cannot be installed from here: this
-# script checks for it and reports what it found.
+# machine (CI's included) runs `make test` without manual steps. The tests
+# need Go >= 1.26, which cannot be installed from here: this script checks
+# for it and reports what it found. testcluster's kubectl tests need two
+# kubectl binaries, which kubectl.sh fetches; without them those tests
+# skip, unless SKIFF_REQUIRE_KUBECTL is set (CI sets it), in which case a
+# failure to fetch them fails here.
 set -euo pipefail
 export PATH=/usr/local/go/bin:$PATH
 
@@ -21,3 +24,16 @@ if ((major < want_major || (major == want_major && minor < want_minor))); then
 	exit 1
 fi
 echo "deps: $(command -v go) $version ($(go env GOOS)/$(go env GOARCH))"
+
+status=0
+kubectl=$(bash "$(dirname "$0")/kubectl.sh") || status=$?
+if [[ -n $kubectl ]]; then
+	echo "$kubectl" | sed 's/^/deps: /'
+fi
+if ((status != 0)); then
+	if [[ -n ${SKIFF_REQUIRE_KUBECTL:-} ]]; then
+		echo "deps: kubectl.sh failed and SKIFF_REQUIRE_KUBECTL is set" >&2
+		exit 1
+	fi
+	echo "deps: kubectl.sh failed (above); the kubectl tests it could not serve will skip" >&2
+fi

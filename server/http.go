@@ -55,9 +55,9 @@ type route struct {
 	h http.HandlerFunc
 }
 
-// apiPrefixes are the Kubernetes API's subtrees, served by package
-// apiserver.
-var apiPrefixes = []string{"/api", "/api/", "/apis", "/apis/"}
+// apiPrefixes are the Kubernetes API's subtrees and its OpenAPI documents
+// (which kubectl's validation reads), served by package apiserver.
+var apiPrefixes = []string{"/api", "/api/", "/apis", "/apis/", "/openapi/v2", "/openapi/v3", "/openapi/v3/"}
 
 func (s *Server) handlers() []route {
 	return []route{
