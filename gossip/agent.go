@@ -89,6 +89,9 @@ type Agent struct {
 
 	lifeMu sync.Mutex // Guards memberlist Leave against Shutdown.
 	down   bool
+	// stopped is closed by Shutdown; it ends a SetMeta that waits for a
+	// broadcast a shut-down memberlist will never send.
+	stopped chan struct{}
 }
 
 // Start binds the gossip listeners and starts a cluster of one. Call Join
@@ -138,6 +141,7 @@ func Start(cfg Config) (*Agent, error) {
 		name:    cfg.Name,
 		bindIP:  net.ParseIP(host),
 		changes: make(chan struct{}, 1),
+		stopped: make(chan struct{}),
 		metaRaw: raw,
 		members: make(map[string]Member),
 	}
@@ -234,10 +238,21 @@ func (a *Agent) SetMeta(m Meta) error {
 	a.mu.Lock()
 	a.metaRaw = raw
 	a.mu.Unlock()
-	if err := a.ml.UpdateNode(updateTimeout); err != nil {
-		return fmt.Errorf("set gossip meta: %w", err)
+	// memberlist's wait for the broadcast ignores its own shutdown, so a
+	// SetMeta in flight when the agent shuts down would hold its caller
+	// (and whoever waits for that caller to stop) for the whole timeout.
+	// The waiting goroutine ends by itself within updateTimeout.
+	done := make(chan error, 1)
+	go func() { done <- a.ml.UpdateNode(updateTimeout) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("set gossip meta: %w", err)
+		}
+		return nil
+	case <-a.stopped:
+		return fmt.Errorf("set gossip meta: %w", ErrShutdown)
 	}
-	return nil
 }
 
 // Changes returns a channel that receives a value after membership or any
@@ -274,6 +289,9 @@ func (a *Agent) Leave(timeout time.Duration) error {
 func (a *Agent) Shutdown() error {
 	a.lifeMu.Lock()
 	defer a.lifeMu.Unlock()
+	if !a.down {
+		close(a.stopped)
+	}
 	a.down = true
 	if err := a.ml.Shutdown(); err != nil {
 		return fmt.Errorf("shut down gossip: %w", err)

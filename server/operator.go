@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,14 +27,18 @@ const (
 	opSnapshot     = "/skiff/v1/operator/snapshot"
 )
 
-// RaftServer is one entry of GET /skiff/v1/operator/raft.
+// RaftServer is one entry of GET /skiff/v1/operator/raft. Address is the
+// server's Raft address; APIAddress is its HTTPS API's listen address
+// (host:port) as it announces it in gossip, empty while gossip does not
+// know the server.
 type RaftServer struct {
-	ID        string `json:"id"`
-	Address   string `json:"address"`
-	Voter     bool   `json:"voter"`
-	Leader    bool   `json:"leader"`
-	LastIndex uint64 `json:"last_index"`
-	Reachable bool   `json:"reachable"`
+	ID         string `json:"id"`
+	Address    string `json:"address"`
+	APIAddress string `json:"api_address,omitempty"`
+	Voter      bool   `json:"voter"`
+	Leader     bool   `json:"leader"`
+	LastIndex  uint64 `json:"last_index"`
+	Reachable  bool   `json:"reachable"`
 }
 
 // RaftServers is the body of GET /skiff/v1/operator/raft.
@@ -56,6 +61,8 @@ func (s *Server) handleRaftServers(w http.ResponseWriter, r *http.Request) {
 	var wg sync.WaitGroup
 	for i, srv := range servers {
 		out.Servers[i] = RaftServer{ID: string(srv.ID), Address: string(srv.Address), Voter: srv.Voter, Leader: srv.ID == leader}
+		// A server gossip does not know yet is listed without its API address.
+		out.Servers[i].APIAddress, _ = s.fwd.apiAddr(srv.ID)
 		wg.Add(1)
 		go func(rs *RaftServer, id raft.ServerID) {
 			defer wg.Done()
@@ -212,6 +219,10 @@ func (s *Server) handleSnapshotRestore(w http.ResponseWriter, r *http.Request) {
 // restore installs sn through Raft and returns the revision the store is
 // at afterwards, which is above every revision of the state it replaced.
 func (s *Server) restore(ctx context.Context, sn *fsm.Snapshot) (uint64, error) {
+	sn, err := keepClusterCA(sn, s.node.Store())
+	if err != nil {
+		return 0, err
+	}
 	f, err := os.CreateTemp(s.cfg.DataDir, "restore-*.snap")
 	if err != nil {
 		return 0, err
@@ -239,6 +250,31 @@ func (s *Server) restore(ctx context.Context, sn *fsm.Snapshot) (uint64, error) 
 		return 0, err
 	}
 	return res.Rev, nil
+}
+
+// keepClusterCA returns sn with the cluster CA of cur in place of the
+// snapshot's own. The CA is this cluster's identity, not restorable state:
+// the running servers' certificates and every kubeconfig chain to it. A
+// snapshot from another cluster carries that cluster's CA, which a server
+// restarting from the installed snapshot would load before catching up,
+// leaving it unable to talk to its peers. The CA key's revision becomes
+// the snapshot's revision plus one.
+func keepClusterCA(sn *fsm.Snapshot, cur *fsm.Store) (*fsm.Snapshot, error) {
+	ca, ok, _ := cur.Get(caKey)
+	if !ok {
+		return sn, nil
+	}
+	st := fsm.New(fsm.Options{WatchLogSize: 1})
+	st.Install(sn)
+	if have, found, _ := st.Get(caKey); found && bytes.Equal(have.Value, ca.Value) {
+		return sn, nil // a snapshot of this cluster
+	}
+	data, err := fsm.Encode(&fsm.Command{Op: fsm.OpPut, Key: caKey, Value: ca.Value})
+	if err != nil {
+		return nil, err
+	}
+	st.Apply(sn.Rev()+1, data)
+	return st.Snapshot(), nil
 }
 
 // proxyToLeader passes an operator request on to the leader's API and
