@@ -8,12 +8,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/skiffhq/skiff/fsm/raftstore"
-	"github.com/skiffhq/skiff/gossip"
 )
-
-// tombstoneTTL bounds how long a removed server is kept from being re-added
-// while it is still seen in gossip.
-const tombstoneTTL = 5 * time.Minute
 
 // membershipLoop drives cluster membership from gossip, on every gossip
 // change and at least every second:
@@ -103,31 +98,16 @@ func (s *Server) tryBootstrap() {
 //
 // A missing server that advertises Raft state is never added: it was
 // removed (and must be wiped to join again, see ErrRemoved) or belongs to
-// another cluster. This holds on every leader, unlike the tombstones the
-// removing leader keeps; without it, a leader elected right after its
-// predecessor removed itself re-adds the old leader, whose Raft has shut
-// down, before that server has left gossip.
+// another cluster. This holds on every leader: without it, a leader
+// elected right after its predecessor removed itself re-adds the old
+// leader, whose Raft has shut down, before that server has left gossip.
 func (s *Server) reconcile() {
 	current, err := s.node.Servers()
 	if err != nil {
 		return
 	}
-	alive := s.gossip.Servers()
-	s.mu.Lock()
-	now := time.Now()
-	for name, at := range s.tombstones {
-		seen := slices.ContainsFunc(alive, func(m gossip.Member) bool { return m.Meta.Name == name })
-		if !seen || now.Sub(at) > tombstoneTTL {
-			delete(s.tombstones, name)
-		}
-	}
-	tomb := make(map[string]bool, len(s.tombstones))
-	for name := range s.tombstones {
-		tomb[name] = true
-	}
-	s.mu.Unlock()
-	for _, m := range alive {
-		if m.Meta.RaftAddr == "" || tomb[m.Meta.Name] {
+	for _, m := range s.gossip.Servers() {
+		if m.Meta.RaftAddr == "" {
 			continue
 		}
 		i := slices.IndexFunc(current, func(c raftstore.Server) bool { return string(c.ID) == m.Meta.Name })
@@ -143,14 +123,6 @@ func (s *Server) reconcile() {
 			s.log.Warn("add server failed", "id", m.Meta.Name, "error", err)
 		}
 	}
-}
-
-// tombstone keeps a removed server from being re-added while it is still
-// in gossip.
-func (s *Server) tombstone(name string) {
-	s.mu.Lock()
-	s.tombstones[name] = time.Now()
-	s.mu.Unlock()
 }
 
 // removed reports whether this server, once a member, is no longer in the

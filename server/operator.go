@@ -115,8 +115,8 @@ func decodeID(w http.ResponseWriter, r *http.Request, required bool) (string, bo
 }
 
 // handleRaftRemove removes a server from the Raft configuration. A removed
-// server stops by itself; the leader will not re-add it while it is still
-// seen in gossip.
+// server stops by itself; no leader re-adds a server that has Raft state
+// (see reconcile).
 func (s *Server) handleRaftRemove(w http.ResponseWriter, r *http.Request) {
 	if !s.node.IsLeader() {
 		s.proxyToLeader(w, r)
@@ -126,7 +126,6 @@ func (s *Server) handleRaftRemove(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.tombstone(id)
 	if err := s.node.RemoveServer(raft.ServerID(id)); err != nil {
 		s.writeStoreError(w, err)
 		return

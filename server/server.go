@@ -45,9 +45,7 @@ type Server struct {
 	wg     sync.WaitGroup
 	failed chan error
 
-	mu         sync.Mutex
-	tombstones map[string]time.Time // servers removed by an operator, not to be re-added
-	closeOnce  sync.Once
+	closeOnce sync.Once
 }
 
 // Option adjusts how New builds a server.
@@ -83,7 +81,7 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, token: token, failed: make(chan error, 1), tombstones: map[string]time.Time{}}
+	s := &Server{cfg: cfg, log: log, token: token, failed: make(chan error, 1)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	ok := false
 	defer func() {
