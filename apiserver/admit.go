@@ -16,6 +16,9 @@ type Admission struct {
 	Validate func(obj, old runtime.Object) field.ErrorList
 	// ValidateStatus checks a status-subresource update.
 	ValidateStatus func(obj, old runtime.Object) field.ErrorList
+	// PrepareUpdate carries server-assigned fields a whole-object update
+	// left out (a service's ClusterIP) over from old.
+	PrepareUpdate func(obj, old runtime.Object)
 }
 
 // admit defaults and validates obj, a new object (old == nil) or an

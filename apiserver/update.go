@@ -140,6 +140,9 @@ func (h *handler) prepareForUpdate(next, cur runtime.Object) (runtime.Object, er
 			return nil, err
 		}
 	}
+	if h.ri.Subresource == "" && h.api.admission.PrepareUpdate != nil {
+		h.api.admission.PrepareUpdate(next, cur)
+	}
 	nm, cm := metaOf(next), metaOf(cur)
 	nm.SetUID(cm.GetUID())
 	nm.SetCreationTimestamp(cm.GetCreationTimestamp())

@@ -13,6 +13,7 @@ import (
 
 	"github.com/skiffhq/skiff/apiserver"
 	"github.com/skiffhq/skiff/apiserver/auth"
+	"github.com/skiffhq/skiff/apiserver/validation"
 	"github.com/skiffhq/skiff/fsm"
 	"github.com/skiffhq/skiff/fsm/raftstore"
 )
@@ -32,10 +33,15 @@ func (s apiStore) Propose(ctx context.Context, cmd *fsm.Command) (fsm.Result, er
 // newAPI builds the Kubernetes API over this server's replica.
 func (s *Server) newAPI(metrics *apiserver.Metrics) http.Handler {
 	return apiserver.New(apiserver.Config{
-		Store:     apiStore{s.node},
-		Logger:    s.log,
-		Metrics:   metrics,
-		Admission: admission(),
+		Store:   apiStore{s.node},
+		Logger:  s.log,
+		Metrics: metrics,
+		Admission: apiserver.Admission{
+			Default:        validation.Default,
+			Validate:       validation.Validate,
+			ValidateStatus: validation.ValidateStatus,
+			PrepareUpdate:  validation.PrepareUpdate,
+		},
 		Authorize: authorizeAPI,
 	})
 }
