@@ -31,14 +31,19 @@ const (
 // finding the leader's API address in its gossip metadata.
 type forwarder struct {
 	s      *Server
+	certs  []tls.Certificate           // this server's peer certificate
 	client atomic.Pointer[http.Client] // set once the cluster CA is known
 }
 
-func newForwarder(s *Server) *forwarder { return &forwarder{s: s} }
+func newForwarder(s *Server, peerCerts []tls.Certificate) *forwarder {
+	return &forwarder{s: s, certs: peerCerts}
+}
 
 // setTLS makes the forwarder talk HTTPS to servers with certificates from
-// the cluster CA.
+// the cluster CA, showing its peer certificate.
 func (f *forwarder) setTLS(cfg *tls.Config) {
+	cfg = cfg.Clone()
+	cfg.Certificates = f.certs
 	tr := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:     cfg,

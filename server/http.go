@@ -16,6 +16,7 @@ import (
 	"github.com/skiffhq/skiff/fsm"
 	"github.com/skiffhq/skiff/fsm/raftstore"
 	"github.com/skiffhq/skiff/internal/buildinfo"
+	"github.com/skiffhq/skiff/internal/pki"
 )
 
 // Route is one registered HTTP route and who may call it: Roles lists the
@@ -23,6 +24,9 @@ import (
 type Route struct {
 	Method, Path string
 	Roles        []auth.Role
+	// Peer routes also demand the caller's peer certificate: only another
+	// server may call them.
+	Peer bool
 }
 
 // Public reports whether the route takes no credentials.
@@ -61,18 +65,18 @@ var apiPrefixes = []string{"/api", "/api/", "/apis", "/apis/", "/openapi/v2", "/
 
 func (s *Server) handlers() []route {
 	return []route{
-		{Route{"GET", "/livez", nil}, s.handleLivez},
-		{Route{"GET", "/readyz", nil}, s.handleReadyz},
-		{Route{"GET", "/version", nil}, s.handleVersion},
-		{Route{"GET", opRaft, operatorRoles}, s.handleRaftServers},
-		{Route{"POST", opRaftRemove, operatorRoles}, s.handleRaftRemove},
-		{Route{"POST", opRaftTransfer, operatorRoles}, s.handleRaftTransfer},
-		{Route{"GET", opSnapshot, operatorRoles}, s.handleSnapshotSave},
-		{Route{"PUT", opSnapshot, operatorRoles}, s.handleSnapshotRestore},
-		{Route{"POST", pathPropose, internalRoles}, s.handlePropose},
-		{Route{"GET", pathReadIndex, internalRoles}, s.handleReadIndex},
-		{Route{"GET", pathStatus, internalRoles}, s.handleStatus},
-		{Route{"POST", pathRegister, internalRoles}, s.handleRegister},
+		{Route{"GET", "/livez", nil, false}, s.handleLivez},
+		{Route{"GET", "/readyz", nil, false}, s.handleReadyz},
+		{Route{"GET", "/version", nil, false}, s.handleVersion},
+		{Route{"GET", opRaft, operatorRoles, false}, s.handleRaftServers},
+		{Route{"POST", opRaftRemove, operatorRoles, false}, s.handleRaftRemove},
+		{Route{"POST", opRaftTransfer, operatorRoles, false}, s.handleRaftTransfer},
+		{Route{"GET", opSnapshot, operatorRoles, false}, s.handleSnapshotSave},
+		{Route{"PUT", opSnapshot, operatorRoles, false}, s.handleSnapshotRestore},
+		{Route{"POST", pathPropose, internalRoles, true}, s.handlePropose},
+		{Route{"GET", pathReadIndex, internalRoles, true}, s.handleReadIndex},
+		{Route{"GET", pathStatus, internalRoles, true}, s.handleStatus},
+		{Route{"POST", pathRegister, internalRoles, false}, s.handleRegister},
 	}
 }
 
@@ -93,7 +97,11 @@ func (s *Server) routes() http.Handler {
 				if r.Method != req.Method && !(r.Method == "GET" && req.Method == "HEAD") {
 					continue
 				}
-				s.guard(r.Roles, r.h).ServeHTTP(w, req)
+				h := r.h
+				if r.Peer {
+					h = requirePeer(h)
+				}
+				s.guard(r.Roles, h).ServeHTTP(w, req)
 				return
 			}
 			var allowed []string
@@ -143,6 +151,19 @@ func (s *Server) guard(roles []auth.Role, h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		h(w, req.WithContext(context.WithValue(req.Context(), userKey{}, u)))
+	}
+}
+
+// requirePeer lets a request through only if it came with a verified peer
+// certificate: server-to-server calls are mutual TLS, and the cluster token
+// alone (which workers also hold) is not enough.
+func requirePeer(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		if req.TLS == nil || len(req.TLS.VerifiedChains) == 0 || !slices.Contains(req.TLS.PeerCertificates[0].DNSNames, pki.PeerName) {
+			writeStatus(w, http.StatusForbidden, reasonForbidden, "only another server may call "+req.URL.Path)
+			return
+		}
+		h(w, req)
 	}
 }
 

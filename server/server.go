@@ -94,11 +94,11 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api_addr %s: %w", cfg.APIAddr, err)
 	}
-	s.fwd = newForwarder(s)
 	peerServer, peerClient, err := pki.PeerTLS(token, cfg.Name, time.Now())
 	if err != nil {
 		return nil, err
 	}
+	s.fwd = newForwarder(s, peerClient.Certificates)
 	s.node, err = raftstore.Open(raftstore.Config{
 		TLS:       &raftstore.TLS{Server: peerServer, Client: peerClient},
 		ID:        raft.ServerID(cfg.Name),
@@ -144,7 +144,10 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certificate},
+		// Clients authenticate with bearer tokens; other servers also show
+		// their peer certificate, which the internal routes demand.
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certificate,
+			ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: peerClient.RootCAs},
 	}
 	s.wg.Add(4)
 	go func() {

@@ -68,6 +68,17 @@ func TestRoles(t *testing.T) {
 		}
 	}
 
+	// Server-to-server routes want a peer certificate, not just the cluster
+	// token that workers also hold.
+	for _, r := range c.Server(0).Routes() {
+		if !r.Peer {
+			continue
+		}
+		if code, body := send(t, ctx, c, r.Method, c.URL(0)+r.Path, c.Token(), nil); code != http.StatusForbidden {
+			t.Errorf("%s %s with the cluster token but no peer certificate: %d %s, want 403", r.Method, r.Path, code, body)
+		}
+	}
+
 	// Inside the Kubernetes API: read-only reads but cannot write or read
 	// secrets; a node writes only its own Node.
 	base := c.URL(1) + "/api/v1"
