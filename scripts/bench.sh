@@ -3,7 +3,9 @@
 # (../shared/bench): 256-byte values, 1 writer × 2,000 writes, 64 and 256
 # writers × 20,000 writes, then ten leader kills under a serial writer. With
 # ETCD_ANCHOR=path/to/etcd-anchor.sh it runs the anchor right after, so the
-# two sets of figures come from the same machine state.
+# two sets of figures come from the same machine state. With
+# SKIFF_API_KUBECONFIG=path/to/admin.kubeconfig it also measures the
+# Kubernetes API of that running cluster (how with `make run-ha`: below).
 set -euo pipefail
 export PATH=/usr/local/go/bin:$PATH
 cd "$(dirname "$0")/.."
@@ -14,6 +16,28 @@ run 'BenchmarkPropose/clients=1/via=leader$' 2000x
 run 'BenchmarkPropose/clients=64/' 20000x
 run 'BenchmarkPropose/clients=256/' 20000x
 run 'BenchmarkFailover' 1x
+
+# The Kubernetes API benchmark needs a running cluster, so `make bench` does
+# not start one. Against `make run-ha`, by hand:
+#   make run-ha
+#   kc=.skiff/ha/s1/admin.kubeconfig
+#   bin/skiff bench api --kubeconfig $kc --clients 1 --n 2000
+#   bin/skiff bench api --kubeconfig $kc --clients 64 --n 20000
+#   bin/skiff bench api --kubeconfig $kc --for 15s &   # then kill -9 the leader:
+#   leader=$(bin/skiff cluster status --config examples/ha/s1.yaml | awk '$3 == "leader" { print substr($1, 2) }')
+#   kill -9 "$(sed -n "${leader}p" .skiff/ha/pids)"; wait
+#   make stop-ha
+# Or point SKIFF_API_KUBECONFIG at the admin.kubeconfig of a cluster that is
+# already running to have the throughput runs made here.
+if [[ -n ${SKIFF_API_KUBECONFIG:-} ]]; then
+	echo
+	echo "skiff Kubernetes API (ConfigMap creates through client-go), 256-byte values, $SKIFF_API_KUBECONFIG"
+	go build -o bin/skiff ./cmd/skiff
+	for args in "--clients 1 --n 2000" "--clients 64 --n 20000" "--clients 256 --n 20000"; do
+		# shellcheck disable=SC2086 # args is a list of flags
+		bin/skiff bench api --kubeconfig "$SKIFF_API_KUBECONFIG" $args
+	done
+fi
 if [[ -n ${ETCD_ANCHOR:-} ]]; then
 	echo
 	bash "$ETCD_ANCHOR"

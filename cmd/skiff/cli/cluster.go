@@ -9,14 +9,16 @@ import (
 )
 
 // raftServer is one member of the Raft configuration as the operator API
-// reports it.
+// reports it. APIAddress (host:port) is empty when the answering server
+// does not know it, and from servers that predate the field.
 type raftServer struct {
-	ID        string `json:"id"`
-	Address   string `json:"address"`
-	Voter     bool   `json:"voter"`
-	Leader    bool   `json:"leader"`
-	LastIndex uint64 `json:"last_index"`
-	Reachable bool   `json:"reachable"`
+	ID         string `json:"id"`
+	Address    string `json:"address"`
+	APIAddress string `json:"api_address"`
+	Voter      bool   `json:"voter"`
+	Leader     bool   `json:"leader"`
+	LastIndex  uint64 `json:"last_index"`
+	Reachable  bool   `json:"reachable"`
 }
 
 // role names a member's part in the Raft group.
