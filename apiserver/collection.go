@@ -31,6 +31,7 @@ func (h *handler) deleteCollection() error {
 		m := metaOf(obj)
 		one := *h
 		one.ri.Name, one.ri.Namespace, one.ri.Verb = m.GetName(), m.GetNamespace(), "delete"
+		one.linearized = true
 		out, err := one.deleteOne(opts)
 		if err != nil {
 			return err

@@ -67,7 +67,16 @@ func (h *handler) delete() error {
 
 func (h *handler) deleteOne(opts metav1.DeleteOptions) (runtime.Object, error) {
 	for attempt := 0; ; attempt++ {
-		cur, kv, err := h.current()
+		var cur runtime.Object
+		var kv fsm.KV
+		var err error
+		if h.linearized && attempt == 0 {
+			// The replica is already fresh for this request; the delete's
+			// revision check catches anything newer.
+			cur, kv, err = h.currentLocal()
+		} else {
+			cur, kv, err = h.current()
+		}
 		if err != nil {
 			return nil, err
 		}

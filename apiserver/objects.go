@@ -26,6 +26,9 @@ type handler struct {
 	// fullUpdate lets an update change spec and status together
 	// (server-side operations such as binding).
 	fullUpdate bool
+	// linearized means the local replica has already been brought up to
+	// date for this request.
+	linearized bool
 }
 
 func (h *handler) serve() {
