@@ -49,6 +49,7 @@ func (s *Server) Routes() []Route {
 // Who may call what.
 var (
 	operatorRoles = []auth.Role{auth.RoleAdmin, auth.RoleCluster}
+	adminRoles    = []auth.Role{auth.RoleAdmin, auth.RoleCluster}
 	internalRoles = []auth.Role{auth.RoleCluster}
 	metricsRoles  = []auth.Role{auth.RoleAdmin, auth.RoleReadOnly, auth.RoleCluster}
 	apiRoles      = []auth.Role{auth.RoleAdmin, auth.RoleReadOnly, auth.RoleNode}
@@ -77,6 +78,9 @@ func (s *Server) handlers() []route {
 		{Route{"GET", pathReadIndex, internalRoles, true}, s.handleReadIndex},
 		{Route{"GET", pathStatus, internalRoles, true}, s.handleStatus},
 		{Route{"POST", pathRegister, internalRoles, false}, s.handleRegister},
+		{Route{"POST", opTokens, adminRoles, false}, s.handleTokenCreate},
+		{Route{"GET", opTokens, adminRoles, false}, s.handleTokenList},
+		{Route{"DELETE", opToken, adminRoles, false}, s.handleTokenRevoke},
 	}
 }
 

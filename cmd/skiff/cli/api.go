@@ -144,6 +144,9 @@ func (c *apiClient) doJSON(ctx context.Context, method, path string, in, out any
 		return err
 	}
 	defer resp.Body.Close()
+	if out == nil {
+		return nil
+	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		return fmt.Errorf("decode response of %s %s: %w", method, req.URL, err)
 	}

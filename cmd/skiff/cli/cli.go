@@ -73,6 +73,7 @@ func newRootCmd(e env) *cobra.Command {
 		newVersionCmd(e),
 		newClusterCmd(e),
 		newSnapshotCmd(e),
+		newTokenCmd(e),
 		newBenchCmd(e),
 	)
 	return root
