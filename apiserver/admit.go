@@ -19,6 +19,9 @@ type Admission struct {
 	// PrepareUpdate carries server-assigned fields a whole-object update
 	// left out (a service's ClusterIP) over from old.
 	PrepareUpdate func(obj, old runtime.Object)
+	// PodSecurity checks a pod being created or updated against the Pod
+	// Security level its namespace's labels select.
+	PodSecurity func(nsLabels map[string]string, pod *corev1.Pod) field.ErrorList
 }
 
 // admit defaults and validates obj, a new object (old == nil) or an
@@ -36,10 +39,28 @@ func (h *handler) admit(obj, old runtime.Object) error {
 	} else if ad.Validate != nil {
 		errs = ad.Validate(obj, old)
 	}
+	if pod, ok := obj.(*corev1.Pod); ok && ad.PodSecurity != nil && h.ri.Subresource == "" && len(errs) == 0 {
+		errs = ad.PodSecurity(h.namespaceLabels(pod.Namespace), pod)
+	}
 	if len(errs) > 0 {
 		return apierrors.NewInvalid(h.res.GVK().GroupKind(), metaOf(obj).GetName(), errs)
 	}
 	return nil
+}
+
+// namespaceLabels returns the labels of namespace ns from the local
+// replica (nil if it does not exist; creation checks existence itself).
+func (h *handler) namespaceLabels(ns string) map[string]string {
+	res := lookup("", "v1", "namespaces")
+	kv, ok, _ := h.api.store.Store().Get(res.Key("", ns))
+	if !ok {
+		return nil
+	}
+	obj, err := decodeStored(res, kv)
+	if err != nil {
+		return nil
+	}
+	return metaOf(obj).GetLabels()
 }
 
 func fieldRequired(path, msg string) field.ErrorList {
