@@ -99,25 +99,11 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s.fwd = newForwarder(s, peerClient.Certificates)
-	s.node, err = raftstore.Open(raftstore.Config{
-		TLS:       &raftstore.TLS{Server: peerServer, Client: peerClient},
-		ID:        raft.ServerID(cfg.Name),
-		BindAddr:  cfg.RaftAddr,
-		DataDir:   cfg.DataDir,
-		Forwarder: s.fwd,
-		Dialer:    o.raftDialer,
-		Logger:    log,
-		Tuning: raftstore.Tuning{
-			HeartbeatTimeout:   cfg.Raft.HeartbeatTimeout,
-			ElectionTimeout:    cfg.Raft.ElectionTimeout,
-			LeaderLeaseTimeout: cfg.Raft.LeaderLeaseTimeout,
-			CommitTimeout:      cfg.Raft.CommitTimeout,
-			SnapshotThreshold:  cfg.Raft.SnapshotThreshold,
-			SnapshotInterval:   cfg.Raft.SnapshotInterval,
-			TrailingLogs:       cfg.Raft.TrailingLogs,
-			WatchLogSize:       cfg.Raft.WatchLogSize,
-		},
-	})
+	rc := raftstoreConfig(cfg, log)
+	rc.TLS = &raftstore.TLS{Server: peerServer, Client: peerClient}
+	rc.Forwarder = s.fwd
+	rc.Dialer = o.raftDialer
+	s.node, err = raftstore.Open(rc)
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +159,37 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 	log.Info("server started", "api", s.APIAddr(), "raft", s.RaftAddr(), "gossip", s.GossipAddr(), "bootstrap_expect", cfg.BootstrapExpect, "version", buildinfo.Get().GitVersion)
 	ok = true
 	return s, nil
+}
+
+// raftstoreConfig maps a server's configuration to its Raft replica's.
+func raftstoreConfig(cfg config.Server, log *slog.Logger) raftstore.Config {
+	return raftstore.Config{
+		ID:       raft.ServerID(cfg.Name),
+		BindAddr: cfg.RaftAddr,
+		DataDir:  cfg.DataDir,
+		Logger:   log,
+		Tuning: raftstore.Tuning{
+			HeartbeatTimeout:   cfg.Raft.HeartbeatTimeout,
+			ElectionTimeout:    cfg.Raft.ElectionTimeout,
+			LeaderLeaseTimeout: cfg.Raft.LeaderLeaseTimeout,
+			CommitTimeout:      cfg.Raft.CommitTimeout,
+			SnapshotThreshold:  cfg.Raft.SnapshotThreshold,
+			SnapshotInterval:   cfg.Raft.SnapshotInterval,
+			TrailingLogs:       cfg.Raft.TrailingLogs,
+			WatchLogSize:       cfg.Raft.WatchLogSize,
+		},
+	}
+}
+
+// Recover makes the stopped server described by cfg the only voter of its
+// cluster, after the others are lost for good (see raftstore.Recover for
+// what survives). Started again, it leads a one-server cluster that new
+// servers can join.
+func Recover(cfg config.Server, log *slog.Logger) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	return raftstore.Recover(raftstoreConfig(cfg, log))
 }
 
 // clusterToken returns the configured token or, for a lone server without

@@ -162,6 +162,14 @@ func (c *Cluster) startMember(i int) error {
 	return nil
 }
 
+// Config returns server i's configuration, with the addresses it listens
+// on.
+func (c *Cluster) Config(i int) config.Server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.members[i].cfg
+}
+
 // N returns the number of servers ever started, running or not.
 func (c *Cluster) N() int {
 	c.mu.Lock()

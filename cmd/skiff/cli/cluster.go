@@ -6,6 +6,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/skiffhq/skiff/config"
+	"github.com/skiffhq/skiff/server"
 )
 
 // raftServer is one member of the Raft configuration as the operator API
@@ -115,6 +118,35 @@ func newClusterCmd(e env) *cobra.Command {
 					return err
 				}
 				_, err = fmt.Fprintf(e.stdout, "leadership transferred to %s\n", resp.Leader)
+				return err
+			},
+		},
+		&cobra.Command{
+			Use:   "recover --config server.yaml",
+			Short: "Make this stopped server the only member after the others are lost for good",
+			Long: `Recover from a permanent loss of quorum. Run it on the machine of a surviving
+server while that server is stopped, with its configuration file. It rewrites
+the server's Raft configuration so that the server is the only voter; started
+again, it leads a one-server cluster, and new servers (fresh data_dir, same
+token, join pointing at it) bring it back to three. Writes that only the lost
+servers had received are gone; see docs/operations.md.`,
+			Args: exactArgs(0),
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				path, err := cmd.Flags().GetString("config")
+				if err != nil {
+					return err
+				}
+				if path == "" {
+					return fmt.Errorf("--config is required: the stopped server's configuration file")
+				}
+				cfg, err := config.LoadServer(path, nil, e.environ)
+				if err != nil {
+					return err
+				}
+				if err := server.Recover(cfg, nil); err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(e.stdout, "recovered %s as the only server of its cluster; start it again, then add servers with fresh data dirs\n", cfg.Name)
 				return err
 			},
 		},

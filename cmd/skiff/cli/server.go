@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"path/filepath"
 
-	"github.com/skiffhq/skiff/config"
 	"github.com/spf13/cobra"
+
+	"github.com/skiffhq/skiff/config"
+	"github.com/skiffhq/skiff/server"
 )
 
 func newServerCmd(e env) *cobra.Command {
@@ -57,7 +59,7 @@ client commands find it when run from the same directory.`,
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "skiff dev: API at http://%s\n", cfg.APIAddr)
+			fmt.Fprintf(e.stdout, "skiff dev: API at https://%s; kubeconfig %s once the server is up\n", cfg.APIAddr, filepath.Join(cfg.DataDir, server.AdminKubeconfig))
 			fmt.Fprintf(e.stdout, "skiff dev: token file %s\n", cfg.TokenPath())
 			if dataDir != config.DevDataDir {
 				fmt.Fprintf(e.stdout, "skiff dev: for the client commands: export SKIFF_TOKEN=$(cat %s)\n", cfg.TokenPath())
