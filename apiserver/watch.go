@@ -202,7 +202,9 @@ func (ws *watchStream) event(ev fsm.Event, sel selector) error {
 	case curOK:
 		return ws.send("ADDED", cur)
 	case prevOK:
-		return ws.send("DELETED", cur)
+		// Like Kubernetes: the last content the watcher's selector
+		// matched, at the revision of the change.
+		return ws.send("DELETED", prev)
 	}
 	return nil
 }
