@@ -108,7 +108,7 @@ func TestDevCommand(t *testing.T) {
 	if got.Name != want.Name || got.DataDir != dir || got.APIAddr != config.DefaultAPIAddr || got.BootstrapExpect != 1 {
 		t.Errorf("dev server config %+v, want %+v (the environment must not change it)", got, want)
 	}
-	for _, line := range []string{"API at http://127.0.0.1:7443", "token file " + filepath.Join(dir, "token")} {
+	for _, line := range []string{"API at https://127.0.0.1:7443", "token file " + filepath.Join(dir, "token")} {
 		if !strings.Contains(r.stdout, line) {
 			t.Errorf("stdout %q lacks %q", r.stdout, line)
 		}
