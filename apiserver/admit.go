@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -39,8 +40,13 @@ func (h *handler) admit(obj, old runtime.Object) error {
 	} else if ad.Validate != nil {
 		errs = ad.Validate(obj, old)
 	}
+	// Like Kubernetes, Pod Security judges new pods and changed pod specs:
+	// a metadata-only update (a finalizer removed, a label added) of a pod
+	// admitted under an older, laxer level still goes through.
 	if pod, ok := obj.(*corev1.Pod); ok && ad.PodSecurity != nil && h.ri.Subresource == "" && len(errs) == 0 {
-		errs = ad.PodSecurity(h.namespaceLabels(pod.Namespace), pod)
+		if oldPod, ok := old.(*corev1.Pod); !ok || !equality.Semantic.DeepEqual(oldPod.Spec, pod.Spec) {
+			errs = ad.PodSecurity(h.namespaceLabels(pod.Namespace), pod)
+		}
 	}
 	if len(errs) > 0 {
 		return apierrors.NewInvalid(h.res.GVK().GroupKind(), metaOf(obj).GetName(), errs)
