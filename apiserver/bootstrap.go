@@ -14,6 +14,18 @@ import (
 // SystemNamespaces exist in every cluster, as in Kubernetes.
 var SystemNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
 
+// SystemNamespacesExist reports whether the local replica has every
+// system namespace.
+func SystemNamespacesExist(st *fsm.Store) bool {
+	res := lookup("", "v1", "namespaces")
+	for _, name := range SystemNamespaces {
+		if _, ok, _ := st.Get(res.Key("", name)); !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // EnsureSystemNamespaces creates the system namespaces that do not exist
 // yet. The leader calls it after every election; it is idempotent.
 func EnsureSystemNamespaces(ctx context.Context, s Store, now metav1.Time) error {

@@ -40,11 +40,16 @@ fail() {
 }
 trap 'fail "interrupted"' INT TERM
 
-echo "run-ha: started servers s1 s2 s3 (pids $(tr '\n' ' ' <"$pids")); waiting up to ${timeout}s for a leader"
+echo "run-ha: started servers s1 s2 s3 (pids $(tr '\n' ' ' <"$pids")); waiting up to ${timeout}s for a leader and every server ready"
 deadline=$((SECONDS + timeout))
 status=""
+ready() {
+	for i in 1 2 3; do
+		curl -sf --cacert "$ha/s$i/ca.crt" "https://127.0.0.$i:7443/readyz" >/dev/null 2>&1 || return 1
+	done
+}
 until status=$("$skiff" cluster status --config examples/ha/s1.yaml 2>&1) &&
-	awk 'NR > 1 && $3 == "leader" { found = 1 } END { exit !found }' <<<"$status"; do
+	awk 'NR > 1 && $3 == "leader" { found = 1 } END { exit !found }' <<<"$status" && ready; do
 	n=0
 	while read -r pid; do
 		n=$((n + 1))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/skiffhq/skiff/apiserver"
 	"github.com/skiffhq/skiff/apiserver/auth"
 	"github.com/skiffhq/skiff/fsm"
 	"github.com/skiffhq/skiff/fsm/raftstore"
@@ -182,6 +183,14 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := s.node.Linearize(ctx); err != nil {
 		writeStatus(w, http.StatusServiceUnavailable, reasonUnavailable, "not ready: "+err.Error())
+		return
+	}
+	if s.CA() == nil {
+		writeStatus(w, http.StatusServiceUnavailable, reasonUnavailable, "not ready: no serving certificate yet")
+		return
+	}
+	if !apiserver.SystemNamespacesExist(s.node.Store()) {
+		writeStatus(w, http.StatusServiceUnavailable, reasonUnavailable, "not ready: the system namespaces are being created")
 		return
 	}
 	io.WriteString(w, "ok\n")

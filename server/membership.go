@@ -18,7 +18,9 @@ import (
 //     as voters (a new server, or one that was wiped);
 //   - once in a cluster, it notices being removed and stops.
 func (s *Server) membershipLoop(ctx context.Context) {
-	tick := time.NewTicker(time.Second)
+	// Tick fast until the cluster objects exist, so a new cluster has its
+	// default namespace within moments of electing a leader.
+	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	advertised := s.node.HasState()
 	// member turns true once this server has seen itself in the Raft
@@ -44,6 +46,7 @@ func (s *Server) membershipLoop(ctx context.Context) {
 					s.log.Warn("creating system namespaces", "error", err)
 				} else {
 					ensured = true
+					tick.Reset(time.Second)
 				}
 				cancel()
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/raft"
 	"k8s.io/client-go/rest"
 
+	"github.com/skiffhq/skiff/apiserver"
 	"github.com/skiffhq/skiff/apiserver/auth"
 	"github.com/skiffhq/skiff/config"
 	"github.com/skiffhq/skiff/server"
@@ -310,15 +311,16 @@ func (c *Cluster) Leader(ctx context.Context) (int, error) {
 	return leader, err
 }
 
-// WaitReady waits until every running server is ready: it knows a leader
-// and has applied what the leader had committed.
+// WaitReady waits until every running server is ready: it knows a leader,
+// has applied what the leader had committed, serves TLS and has the system
+// namespaces.
 func (c *Cluster) WaitReady(ctx context.Context) error {
 	for _, i := range c.Running() {
 		s := c.Server(i)
 		err := WaitFor(ctx, func() bool {
 			rctx, cancel := context.WithTimeout(ctx, time.Second)
 			defer cancel()
-			return s.Node().Linearize(rctx) == nil && s.CA() != nil
+			return s.Node().Linearize(rctx) == nil && s.CA() != nil && apiserver.SystemNamespacesExist(s.Node().Store())
 		})
 		if err != nil {
 			return fmt.Errorf("server %s: %w", s.Name(), err)
