@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 
-.PHONY: help build deps test test-short run run-ha stop-ha bench lint fuzz
+.PHONY: help build deps test test-short run run-ha stop-ha bench lint fuzz abuse
 
 help:
 	@echo "build       build bin/skiff"
@@ -15,6 +15,7 @@ help:
 	@echo "bench       run every benchmark once"
 	@echo "lint        gofmt and go vet"
 	@echo "fuzz        run each fuzz target for FUZZTIME (default 20s)"
+	@echo "abuse       send 10,000 generated bad requests to the API (TestAbuse)"
 
 build:
 	$(GO) build -o bin/skiff ./cmd/skiff
@@ -47,3 +48,9 @@ lint: deps
 
 fuzz: deps
 	@bash scripts/fuzz.sh
+
+# TestAbuse sends SKIFF_ABUSE_N cases (400 under `make test`) to an API over
+# a local store; TestAbuseCluster sends SKIFF_ABUSE_CLUSTER_N (200) to a
+# three-server cluster. SKIFF_ABUSE_SEED picks the cases.
+abuse: deps
+	SKIFF_ABUSE_N=10000 $(GO) test -count=1 -timeout 30m -run TestAbuse ./...

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -9,7 +10,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/skiffhq/skiff/fsm"
 )
@@ -22,9 +26,21 @@ func (h *handler) deleteOptions() (metav1.DeleteOptions, error) {
 		return opts, err
 	}
 	if len(body) > 0 {
-		if _, _, err := codecs.UniversalDeserializer().Decode(body, nil, &opts); err != nil {
+		// A body without apiVersion and kind is DeleteOptions, as in
+		// Kubernetes; a body of another kind is refused rather than
+		// ignored (its preconditions or dryRun would be lost).
+		def := metav1.SchemeGroupVersion.WithKind("DeleteOptions")
+		obj, _, err := codecs.UniversalDeserializer().Decode(body, &def, &opts)
+		if err != nil {
 			return opts, apierrors.NewBadRequest("decode DeleteOptions: " + err.Error())
 		}
+		if obj != &opts {
+			return opts, apierrors.NewBadRequest(fmt.Sprintf("the body is a %T, not DeleteOptions", obj))
+		}
+		if errs := metav1validation.ValidateDryRun(field.NewPath("dryRun"), opts.DryRun); len(errs) > 0 {
+			return opts, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "DeleteOptions"}, "", errs)
+		}
+		h.bodyDryRun = len(opts.DryRun) > 0
 	}
 	q := h.r.URL.Query()
 	if v := q.Get("gracePeriodSeconds"); v != "" {
@@ -161,7 +177,7 @@ func (h *handler) markDeleting(obj runtime.Object, kv fsm.KV, grace int64) (runt
 	if err != nil {
 		return nil, err
 	}
-	if string(value) == string(kv.Value) || isDryRun(h.r) {
+	if string(value) == string(kv.Value) || h.deleteDryRun() {
 		return obj, nil
 	}
 	res, err := h.propose(&fsm.Command{Op: fsm.OpUpdate, Key: kv.Key, Value: value, Rev: kv.ModRev}, m.GetName())
@@ -174,7 +190,7 @@ func (h *handler) markDeleting(obj runtime.Object, kv fsm.KV, grace int64) (runt
 
 // finalDelete removes the object stored at revision rev.
 func (h *handler) finalDelete(obj runtime.Object, rev uint64) (runtime.Object, error) {
-	if isDryRun(h.r) {
+	if h.deleteDryRun() {
 		return obj, nil
 	}
 	m := metaOf(obj)
@@ -183,6 +199,10 @@ func (h *handler) finalDelete(obj runtime.Object, rev uint64) (runtime.Object, e
 	}
 	return obj, nil
 }
+
+// deleteDryRun reports whether the request asks for a dry run, in its
+// query or in its DeleteOptions body.
+func (h *handler) deleteDryRun() bool { return h.bodyDryRun || isDryRun(h.r) }
 
 func addFinalizer(fs []string, f string) []string {
 	if slices.Contains(fs, f) {

@@ -29,6 +29,10 @@ func storeError(err error, gr schema.GroupResource, name string) error {
 		return err
 	case errors.Is(err, fsm.ErrTooLarge):
 		return apierrors.NewRequestEntityTooLargeError(err.Error())
+	case errors.Is(err, fsm.ErrInvalidCommand):
+		// The object needs a write the store refuses (a service with more
+		// node ports than a transaction holds): retrying cannot help.
+		return apierrors.NewBadRequest(fmt.Sprintf("the store cannot hold this %s: %v", gr.String(), err))
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return apierrors.NewTimeoutError(fmt.Sprintf("request did not complete: %v", err), 1)
 	case errors.Is(err, ErrUnknownOutcome):

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -60,6 +61,10 @@ func (h *handler) list() error {
 		tok, err := decodeContinue(c)
 		if err != nil {
 			return err
+		}
+		if !strings.HasPrefix(tok.Key, prefix) {
+			// A token of another list would page from an unrelated key.
+			return apierrors.NewBadRequest("invalid continue token: it belongs to another list")
 		}
 		after, listRev = tok.Key, tok.Rev
 		if err := h.readRev(strconv.FormatUint(tok.Rev, 10)); err != nil {

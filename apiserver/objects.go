@@ -29,26 +29,30 @@ type handler struct {
 	// linearized means the local replica has already been brought up to
 	// date for this request.
 	linearized bool
+	// bodyDryRun means a DELETE's DeleteOptions body asked for a dry run
+	// (client-go sends it there, not in the query).
+	bodyDryRun bool
 }
 
 func (h *handler) serve() {
-	var err error
-	switch h.ri.Subresource {
-	case "":
+	err := h.checkOptions()
+	switch {
+	case err != nil:
+	case h.ri.Subresource == "":
 		err = h.serveMain()
-	case "status":
+	case h.ri.Subresource == "status":
 		if !h.res.Status {
 			err = h.notFound()
 			break
 		}
 		err = h.serveSubresource()
-	case "scale":
+	case h.ri.Subresource == "scale":
 		if !h.res.Scale {
 			err = h.notFound()
 			break
 		}
 		err = h.serveScale()
-	case "binding":
+	case h.ri.Subresource == "binding":
 		if h.res.GVR.Resource != "pods" || h.ri.Verb != "create" {
 			err = h.notFound()
 			break
@@ -79,9 +83,14 @@ func (h *handler) serveMain() error {
 			return apierrors.NewMethodNotSupported(h.res.GVR.GroupResource(), "create")
 		}
 		return h.create()
-	case "update":
-		return h.update()
-	case "patch":
+	case "update", "patch":
+		if h.ri.Name == "" {
+			// Kubernetes has no PUT or PATCH of a collection.
+			return apierrors.NewMethodNotSupported(h.res.GVR.GroupResource(), h.ri.Verb)
+		}
+		if h.ri.Verb == "update" {
+			return h.update()
+		}
 		return h.patch()
 	case "delete":
 		return h.delete()

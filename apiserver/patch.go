@@ -85,17 +85,27 @@ func applyPatch(res *Resource, pt types.PatchType, cur runtime.Object, patch []b
 }
 
 // patchJSON returns the JSON of cur with the patch applied.
-func patchJSON(res *Resource, pt types.PatchType, cur runtime.Object, patch []byte) ([]byte, error) {
+func patchJSON(res *Resource, pt types.PatchType, cur runtime.Object, patch []byte) (patched []byte, err error) {
+	// The patch libraries panic on some malformed patches (strategicpatch
+	// on a merge key that is a list): the patch is the client's error, not
+	// a reason to drop the connection.
+	defer func() {
+		if r := recover(); r != nil {
+			patched, err = nil, apierrors.NewBadRequest(fmt.Sprintf("the patch (%s) cannot be applied: %v", pt, r))
+		}
+	}()
 	orig, err := json.Marshal(cur)
 	if err != nil {
 		return nil, err
 	}
-	var patched []byte
 	switch pt {
 	case types.JSONPatchType:
 		p, err := jsonpatch.DecodePatch(patch)
 		if err != nil {
 			return nil, apierrors.NewBadRequest("invalid JSON patch: " + err.Error())
+		}
+		if err := checkJSONPatch(p); err != nil {
+			return nil, err
 		}
 		if patched, err = p.Apply(orig); err != nil {
 			return nil, &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusUnprocessableEntity, Reason: metav1.StatusReasonInvalid, Message: "the JSON patch does not apply: " + err.Error()}}
@@ -110,4 +120,19 @@ func patchJSON(res *Resource, pt types.PatchType, cur runtime.Object, patch []by
 		}
 	}
 	return patched, nil
+}
+
+// checkJSONPatch refuses operations RFC 6902 requires a value for that have
+// none: json-patch.v4 dereferences the missing value of a replace or test
+// of the whole document (path "") and panics.
+func checkJSONPatch(p jsonpatch.Patch) error {
+	for i, op := range p {
+		switch op.Kind() {
+		case "add", "replace", "test":
+			if _, ok := op["value"]; !ok {
+				return apierrors.NewBadRequest(fmt.Sprintf("invalid JSON patch: operation %d (%s) has no value", i, op.Kind()))
+			}
+		}
+	}
+	return nil
 }

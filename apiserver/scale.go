@@ -41,8 +41,14 @@ func (h *handler) serveScale() error {
 	var want *autoscalingv1.Scale
 	if h.ri.Verb == "update" {
 		want = &autoscalingv1.Scale{}
-		if _, _, err := codecs.UniversalDeserializer().Decode(body, nil, want); err != nil {
+		def := autoscalingv1.SchemeGroupVersion.WithKind("Scale")
+		obj, _, err := codecs.UniversalDeserializer().Decode(body, &def, want)
+		if err != nil {
 			return apierrors.NewBadRequest("decode Scale: " + err.Error())
+		}
+		if obj != want {
+			// Ignoring a body of another kind would scale to zero.
+			return apierrors.NewBadRequest(fmt.Sprintf("the body is a %T, not a Scale", obj))
 		}
 		precondition = want.ResourceVersion
 	}
@@ -112,8 +118,13 @@ func (h *handler) bind() error {
 		return err
 	}
 	var b corev1.Binding
-	if _, _, err := codecs.UniversalDeserializer().Decode(body, nil, &b); err != nil {
+	def := corev1.SchemeGroupVersion.WithKind("Binding")
+	obj, _, err := codecs.UniversalDeserializer().Decode(body, &def, &b)
+	if err != nil {
 		return apierrors.NewBadRequest("decode Binding: " + err.Error())
+	}
+	if obj != &b {
+		return apierrors.NewBadRequest(fmt.Sprintf("the body is a %T, not a Binding", obj))
 	}
 	if b.Target.Name == "" || (b.Target.Kind != "" && b.Target.Kind != "Node") {
 		return apierrors.NewBadRequest("binding target must be a Node with a name")
