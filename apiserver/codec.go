@@ -1,12 +1,14 @@
 package apiserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -104,6 +106,39 @@ func (a *API) writeObject(w http.ResponseWriter, r *http.Request, code int, obj 
 		w.Write(b)
 		w.Write([]byte("\n"))
 	}
+}
+
+// writeJSON writes an already encoded object.
+func (a *API) writeJSON(w http.ResponseWriter, r *http.Request, code int, b []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	if r.Method != http.MethodHead {
+		w.Write(b)
+		w.Write([]byte("\n"))
+	}
+}
+
+// metadataOpen is how every stored object's metadata starts: encodeStored
+// writes kind and apiVersion, then metadata, which always holds a name.
+var metadataOpen = []byte(`"metadata":{`)
+
+// withResourceVersion returns a stored encoding (which has no
+// resourceVersion) with metadata.resourceVersion set to rev.
+func withResourceVersion(stored []byte, rev uint64) []byte {
+	i := bytes.Index(stored, metadataOpen)
+	if i < 0 {
+		return stored
+	}
+	i += len(metadataOpen)
+	field := `"resourceVersion":"` + strconv.FormatUint(rev, 10) + `"`
+	if i < len(stored) && stored[i] != '}' {
+		field += ","
+	}
+	out := make([]byte, 0, len(stored)+len(field))
+	out = append(out, stored[:i]...)
+	out = append(out, field...)
+	return append(out, stored[i:]...)
 }
 
 // setTypeMeta fills apiVersion and kind from the scheme.

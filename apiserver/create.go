@@ -2,9 +2,9 @@ package apiserver
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -83,8 +83,9 @@ func (h *handler) create() error {
 		if err != nil {
 			return err
 		}
-		m.SetResourceVersion(strconv.FormatUint(res.Rev, 10))
-		h.api.writeObject(h.w, h.r, http.StatusCreated, obj)
+		// The answer is the stored encoding with its resourceVersion:
+		// no second encoding of the object.
+		h.api.writeJSON(h.w, h.r, http.StatusCreated, withResourceVersion(value, res.Rev))
 		return nil
 	}
 }
@@ -124,11 +125,16 @@ func (h *handler) namespaceAccepts(ns string) error {
 	if !ok {
 		return apierrors.NewNotFound(nsRes.GVR.GroupResource(), ns)
 	}
-	obj, err := decodeStored(nsRes, kv)
-	if err != nil {
-		return err
+	// Only the deletion timestamp matters: decode nothing else.
+	var nsMeta struct {
+		Metadata struct {
+			DeletionTimestamp *metav1.Time `json:"deletionTimestamp"`
+		} `json:"metadata"`
 	}
-	if metaOf(obj).GetDeletionTimestamp() != nil {
+	if err := json.Unmarshal(kv.Value, &nsMeta); err != nil {
+		return fmt.Errorf("stored namespace %s is corrupt: %w", ns, err)
+	}
+	if nsMeta.Metadata.DeletionTimestamp != nil {
 		return apierrors.NewForbidden(h.res.GVR.GroupResource(), "", fmt.Errorf("unable to create new content in namespace %s because it is being terminated", ns))
 	}
 	return nil
