@@ -13,13 +13,9 @@ import (
 	"github.com/skiffhq/skiff/fsm"
 )
 
-// errUnknownOutcome marks store errors whose write may have been applied.
-// The server package's store adapter wraps its own sentinel in it.
-var errUnknownOutcome = errors.New("write outcome unknown")
-
 // ErrUnknownOutcome is wrapped by Store implementations around writes that
-// may or may not have been committed.
-var ErrUnknownOutcome = errUnknownOutcome
+// may or may not have been committed; the API answers them with 504.
+var ErrUnknownOutcome = errors.New("write outcome unknown")
 
 // storeError turns a store failure into an API status.
 func storeError(err error, gr schema.GroupResource, name string) error {

@@ -90,7 +90,7 @@ func (h *handler) watch() error {
 		return nil
 	}
 	for _, obj := range initial {
-		if ws.send("ADDED", obj) != nil {
+		if ws.write("ADDED", obj) != nil {
 			return nil
 		}
 	}
@@ -146,8 +146,6 @@ func (ws *watchStream) write(typ string, obj runtime.Object) error {
 	return err
 }
 
-func (ws *watchStream) send(typ string, obj runtime.Object) error { return ws.write(typ, obj) }
-
 func (ws *watchStream) flush() error {
 	ws.rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	return ws.rc.Flush()
@@ -194,17 +192,17 @@ func (ws *watchStream) event(ev fsm.Event, sel selector) error {
 	prevOK := prev != nil && sel.matches(prev)
 	switch {
 	case ev.Type == fsm.EventDelete && prevOK:
-		return ws.send("DELETED", prev)
+		return ws.write("DELETED", prev)
 	case curOK && ev.CreateRev == ev.Rev:
-		return ws.send("ADDED", cur)
+		return ws.write("ADDED", cur)
 	case curOK && prevOK:
-		return ws.send("MODIFIED", cur)
+		return ws.write("MODIFIED", cur)
 	case curOK:
-		return ws.send("ADDED", cur)
+		return ws.write("ADDED", cur)
 	case prevOK:
 		// Like Kubernetes: the last content the watcher's selector
 		// matched, at the revision of the change.
-		return ws.send("DELETED", prev)
+		return ws.write("DELETED", prev)
 	}
 	return nil
 }

@@ -246,12 +246,15 @@ func (s *Server) localStatus() nodeStatus {
 // knows about status codes.
 func (s *Server) writeStoreError(w http.ResponseWriter, err error) {
 	switch {
+	// Unknown outcome first: a write cut off by shutdown also wraps
+	// ErrClosed, and answering it as plain unavailability would tell the
+	// forwarding server it was not applied.
+	case errors.Is(err, raftstore.ErrUnknownOutcome):
+		writeStatus(w, http.StatusGatewayTimeout, reasonUnknownOutcome, err.Error())
 	case errors.Is(err, raftstore.ErrNotLeader):
 		writeStatus(w, http.StatusMisdirectedRequest, reasonNotLeader, err.Error())
 	case errors.Is(err, raftstore.ErrNoLeader), errors.Is(err, raftstore.ErrClosed):
 		writeStatus(w, http.StatusServiceUnavailable, reasonUnavailable, err.Error())
-	case errors.Is(err, raftstore.ErrUnknownOutcome):
-		writeStatus(w, http.StatusGatewayTimeout, reasonUnknownOutcome, err.Error())
 	case errors.Is(err, fsm.ErrTooLarge):
 		writeStatus(w, http.StatusRequestEntityTooLarge, reasonRequestTooLarge, err.Error())
 	case errors.Is(err, fsm.ErrBadEncoding), errors.Is(err, fsm.ErrInvalidCommand), errors.Is(err, fsm.ErrUnknownOp), errors.Is(err, fsm.ErrBadSnapshot):
