@@ -75,6 +75,7 @@ func (s *Server) handlers() []route {
 		{Route{"POST", opRaftTransfer, operatorRoles, false}, s.handleRaftTransfer},
 		{Route{"GET", opSnapshot, operatorRoles, false}, s.handleSnapshotSave},
 		{Route{"PUT", opSnapshot, operatorRoles, false}, s.handleSnapshotRestore},
+		{Route{"GET", opHash, operatorRoles, false}, s.handleHash},
 		{Route{"POST", pathPropose, internalRoles, true}, s.handlePropose},
 		{Route{"GET", pathReadIndex, internalRoles, true}, s.handleReadIndex},
 		{Route{"GET", pathStatus, internalRoles, true}, s.handleStatus},

@@ -49,6 +49,7 @@ func newClusterCmd(e env) *cobra.Command {
 	}
 	addClientFlags(cmd)
 	cmd.AddCommand(
+		newClusterHashCmd(e),
 		&cobra.Command{
 			Use:   "status",
 			Short: "List the servers of the Raft group",
