@@ -163,9 +163,12 @@ func (ws *watchStream) bookmark(rev uint64, initialEnd bool) error {
 	return ws.write("BOOKMARK", obj)
 }
 
-// gone ends the watch with a 410 Expired status.
+// gone ends the watch with a 410 Expired status. Like kube-apiserver's,
+// the message names the revision asked for and, in parentheses, the oldest
+// one this server can still watch from.
 func (ws *watchStream) gone(rev uint64) {
-	st := apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d", rev)).Status()
+	oldest := ws.h.api.store.Store().CompactRevision()
+	st := apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (%d)", rev, oldest)).Status()
 	st.Kind, st.APIVersion = "Status", "v1"
 	ws.write("ERROR", &st)
 	ws.flush()

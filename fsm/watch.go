@@ -106,6 +106,14 @@ func (s *Store) Watch(prefix string, rev uint64) (*Watcher, error) {
 	return &Watcher{s: s, prefix: prefix, next: s.log.seqAfter(rev), gen: s.gen, last: rev, scanned: rev}, nil
 }
 
+// CompactRevision returns the oldest revision a watch can start from:
+// Watch fails with ErrCompacted for any revision below it.
+func (s *Store) CompactRevision() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.log.compactRev
+}
+
 // Rev returns the revision of the last event delivered, or the revision the
 // watch started from.
 func (w *Watcher) Rev() uint64 { return w.last }

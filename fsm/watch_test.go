@@ -208,6 +208,9 @@ func TestWatchCompacted(t *testing.T) {
 		{15, nil, 16},
 		{20, nil, 0},
 	}
+	if got := fill(t).CompactRevision(); got != 12 {
+		t.Fatalf("CompactRevision = %d, want 12 (the last evicted event)", got)
+	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprint("from ", tc.from), func(t *testing.T) {
 			w, err := fill(t).Watch("", tc.from)

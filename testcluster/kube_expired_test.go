@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -80,6 +81,11 @@ func TestKubeWatchExpired(t *testing.T) {
 			var st apierrors.APIStatus
 			if !apierrors.IsResourceExpired(err) || !errors.As(err, &st) || st.Status().Code != http.StatusGone {
 				t.Fatalf("server %d: watch from %s: %v (%+v), want 410 Expired", i, old.ResourceVersion, err, ev.Object)
+			}
+			var asked, oldest uint64
+			if _, err := fmt.Sscanf(st.Status().Message, "too old resource version: %d (%d)", &asked, &oldest); err != nil ||
+				strconv.FormatUint(asked, 10) != old.ResourceVersion || oldest <= asked {
+				t.Fatalf("server %d: 410 message %q: want the revision asked for (%s) and a newer oldest one", i, st.Status().Message, old.ResourceVersion)
 			}
 			if ev, ok := nextEvent(ctx, w); ok {
 				t.Fatalf("server %d: event after the 410: %+v", i, ev)
