@@ -32,6 +32,8 @@ type Switch struct {
 	ports []*Port
 	macs  map[mac]*Port
 	done  bool
+	// links holds the cut pairs of ports, each pair under both orders.
+	links map[[2]*Port]bool
 
 	wg sync.WaitGroup
 }
@@ -45,7 +47,7 @@ func New(log *slog.Logger) *Switch {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Switch{log: log.With("component", "netsim"), macs: map[mac]*Port{}}
+	return &Switch{log: log.With("component", "netsim"), macs: map[mac]*Port{}, links: map[[2]*Port]bool{}}
 }
 
 // Port is a switch port with its faults. The zero faults forward every
@@ -133,6 +135,32 @@ func (p *Port) SetCut(cut bool) {
 	p.cut = cut
 }
 
+// SetLinkCut drops (true) or forwards again (false) the frames between
+// the two ports only, leaving their links to other ports alone: a
+// partition that separates two hosts without isolating either.
+func (s *Switch) SetLinkCut(a, b *Port, cut bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cut {
+		s.links[[2]*Port{a, b}], s.links[[2]*Port{b, a}] = true, true
+		return
+	}
+	delete(s.links, [2]*Port{a, b})
+	delete(s.links, [2]*Port{b, a})
+}
+
+// HealLinks forwards again between every pair of ports that SetLinkCut
+// cut.
+func (s *Switch) HealLinks() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.links)
+}
+
+// blocked reports whether frames from a to b are dropped. Callers hold
+// s.mu.
+func (s *Switch) blocked(a, b *Port) bool { return a.cut || b.cut || s.links[[2]*Port{a, b}] }
+
 // SetDelay holds every frame to and from the port back by d plus a random
 // extra of up to jitter. Frames leaving through one port keep their order,
 // so jitter does not reorder a TCP stream's segments.
@@ -197,7 +225,7 @@ func (s *Switch) forward(from *Port, frame []byte) {
 		}
 	}
 	for _, to := range targets {
-		if from.cut || to.cut || to.closed {
+		if s.blocked(from, to) || to.closed {
 			from.stats.Dropped++
 			continue
 		}
@@ -239,7 +267,7 @@ func (p *Port) writeLoop() {
 		}
 		p.sw.mu.Lock()
 		// A cut that began while the frame waited drops it too.
-		drop := p.cut || q.from.cut
+		drop := p.sw.blocked(q.from, p)
 		if drop {
 			p.stats.Dropped++
 		} else {

@@ -186,3 +186,32 @@ func TestSwitchDelayKeepsOrder(t *testing.T) {
 		t.Fatalf("delayed frames arrived after %v, want at least %v", el, d)
 	}
 }
+
+func TestSwitchLinkCut(t *testing.T) {
+	r := newRig(t, 3)
+	for i, d := range r.devs {
+		b := frame(broadcast, byte(i+1), "hello")
+		d.in <- b
+		for j, o := range r.devs {
+			if j != i {
+				o.expect(t, b)
+			}
+		}
+	}
+	r.sw.SetLinkCut(r.ports[0], r.ports[1], true)
+	r.devs[0].in <- frame(2, 1, "a-to-b")
+	r.devs[1].in <- frame(1, 2, "b-to-a")
+	// Both may still talk to c.
+	ac, bc := frame(3, 1, "a-to-c"), frame(3, 2, "b-to-c")
+	r.devs[0].in <- ac
+	r.devs[2].expect(t, ac)
+	r.devs[1].in <- bc
+	r.devs[2].expect(t, bc)
+	waitFor(t, "two drops", func() bool { return r.ports[0].Stats().Dropped+r.ports[1].Stats().Dropped >= 2 })
+	r.devs[0].expectNone(t)
+	r.devs[1].expectNone(t)
+	r.sw.HealLinks()
+	ab := frame(2, 1, "healed")
+	r.devs[0].in <- ab
+	r.devs[1].expect(t, ab)
+}

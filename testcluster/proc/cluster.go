@@ -277,13 +277,24 @@ func (c *Cluster) signal(i int, sig syscall.Signal, paused bool) error {
 // connects it again.
 func (c *Cluster) Isolate(i int, on bool) { c.hosts[i].Port.SetCut(on) }
 
+// Partition cuts server i off the other servers while the test can still
+// reach it: a client of an old leader on the wrong side of a partition.
+func (c *Cluster) Partition(i int) {
+	for j, h := range c.hosts {
+		if j != i {
+			c.net.Switch().SetLinkCut(c.hosts[i].Port, h.Port, true)
+		}
+	}
+}
+
 // Delay holds every packet to and from server i back by d plus up to
 // jitter.
 func (c *Cluster) Delay(i int, d, jitter time.Duration) { c.hosts[i].Port.SetDelay(d, jitter) }
 
-// Heal connects every server again, removes delays and resumes paused
+// Heal connects every server again, ends partitions, removes delays and resumes paused
 // servers. It does not start servers that are down.
 func (c *Cluster) Heal() {
+	c.net.Switch().HealLinks()
 	for i, h := range c.hosts {
 		h.Port.SetCut(false)
 		h.Port.SetDelay(0, 0)

@@ -2,26 +2,12 @@ package proc
 
 import (
 	"context"
+	"errors"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/skiffhq/skiff/internal/netsim"
 )
-
-// skipUnlessSupported skips a test that needs namespaces and TAP devices
-// where they are missing, unless SKIFF_REQUIRE_FAULTS is set (CI sets it).
-func skipUnlessSupported(t *testing.T) {
-	t.Helper()
-	if err := netsim.Supported(); err != nil {
-		if os.Getenv("SKIFF_REQUIRE_FAULTS") != "" {
-			t.Fatalf("SKIFF_REQUIRE_FAULTS is set: %v", err)
-		}
-		t.Skip(err)
-	}
-}
 
 func configMap(name, value string) string {
 	return `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"` + name + `"},"data":{"v":"` + value + `"}}`
@@ -32,7 +18,7 @@ func configMap(name, value string) string {
 // elect a leader, take writes, and that all three converge after the
 // killed server restarts.
 func TestClusterProcesses(t *testing.T) {
-	skipUnlessSupported(t)
+	SkipUnlessSupported(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	bin, err := Build(t.TempDir())
@@ -74,6 +60,27 @@ func TestClusterProcesses(t *testing.T) {
 	if _, err := c.WaitConverged(ctx); err != nil {
 		t.Fatal(err)
 	}
+
+	// Partitioned from its peers, a leader is replaced and serves no
+	// linearizable read, though the test still reaches it.
+	leader, err = c.Leader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Partition(leader)
+	err = poll(ctx, func() error {
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		code, _, err := c.Do(rctx, leader, http.MethodGet, cms+"/b", nil)
+		if err == nil && code == http.StatusOK {
+			return errors.New("partitioned leader still serves reads")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Heal()
 
 	// Isolated, a server answers nothing; healed, it serves again.
 	c.Isolate(follower, true)
