@@ -3,12 +3,13 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 
-.PHONY: help build deps test test-short run run-ha stop-ha bench lint fuzz abuse
+.PHONY: help build deps test test-short test-faults run run-ha stop-ha bench lint fuzz abuse
 
 help:
 	@echo "build       build bin/skiff"
 	@echo "test        vet and run all tests with -race (what CI runs, with lint)"
 	@echo "test-short  run the tests that skip long-running cases (-short)"
+	@echo "test-faults 200 fault-injection runs checked for linearizability (root; ~30 min)"
 	@echo "run         run a single-server cluster (skiff dev)"
 	@echo "run-ha      start three servers on 127.0.0.1-3 in the background"
 	@echo "stop-ha     stop the servers run-ha started"
@@ -29,6 +30,13 @@ test: deps
 
 test-short: deps
 	$(GO) test -short -count=1 -timeout 10m ./...
+
+# The fault tests (internal/faults) run real server processes in network
+# namespaces and need root; under `make test` they do SKIFF_FAULT_RUNS=4
+# runs. FAULT_RUNS and SKIFF_FAULT_SEED choose how many and which.
+FAULT_RUNS ?= 200
+test-faults: deps
+	set -o pipefail; SKIFF_FAULT_RUNS=$(FAULT_RUNS) $(GO) test -count=1 -v -timeout 4h -run 'TestLinearizability|TestCrash' ./internal/faults/ 2>&1 | tee faults.log | grep -E '^(=== RUN|--- |    faults_test|    crash_test|PASS|FAIL|ok)'
 
 run:
 	$(GO) run ./cmd/skiff dev

@@ -25,6 +25,18 @@ if ((major < want_major || (major == want_major && minor < want_minor))); then
 fi
 echo "deps: $(command -v go) $version ($(go env GOOS)/$(go env GOARCH))"
 
+# The fault tests (internal/faults) put servers in network namespaces with
+# iproute2's ip.
+if ! command -v ip >/dev/null 2>&1; then
+	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+		echo "deps: installing iproute2 for the fault tests"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q iproute2 >/dev/null ||
+			{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q iproute2 >/dev/null; }
+	else
+		echo "deps: ip (iproute2) not found and cannot be installed here; the fault tests will skip" >&2
+	fi
+fi
+
 status=0
 kubectl=$(bash "$(dirname "$0")/kubectl.sh") || status=$?
 if [[ -n $kubectl ]]; then

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -161,7 +162,9 @@ func Open(cfg Config) (*Node, error) {
 		Logger:  hl.Named("transport"),
 	})
 	n.trans = trans
-	logs, err := raft.NewLogCache(1024, db)
+	var started atomic.Bool
+	logStore, machine := withCrashPoints(db, &fsm.FSM{Store: store}, &started)
+	logs, err := raft.NewLogCache(1024, logStore)
 	if err != nil {
 		n.closeStores()
 		return nil, err
@@ -173,12 +176,13 @@ func Open(cfg Config) (*Node, error) {
 	}
 	rc := raftConfig(cfg, hl)
 	rc.NotifyCh = n.notifyCh
-	r, err := raft.NewRaft(rc, &fsm.FSM{Store: store}, logs, db, snaps, trans)
+	r, err := raft.NewRaft(rc, machine, logs, db, snaps, trans)
 	if err != nil {
 		n.closeStores()
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
 	n.raft = r
+	started.Store(true)
 	n.wg.Add(1)
 	go n.watchLeadership()
 	return n, nil

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -152,4 +153,25 @@ func (c *Cluster) WaitConverged(ctx context.Context) ([]StoreHash, error) {
 		return hashes, diverged
 	}
 	return hashes, err
+}
+
+// TransferLeadership asks the cluster to make server to the leader and
+// waits until it says it is.
+func (c *Cluster) TransferLeadership(ctx context.Context, to int) error {
+	return poll(ctx, func() error {
+		if l, err := c.Leader(ctx); err == nil && l == to {
+			return nil
+		}
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		body := strings.NewReader(fmt.Sprintf(`{"id":%q}`, Name(to)))
+		code, b, err := c.Do(rctx, to, http.MethodPost, "/skiff/v1/operator/raft/transfer-leadership", body)
+		if err != nil {
+			return err
+		}
+		if code != http.StatusOK {
+			return fmt.Errorf("transfer leadership to %s: %d %s", Name(to), code, b)
+		}
+		return errors.New("transferred; waiting for the new leader")
+	})
 }
