@@ -57,7 +57,15 @@ func (n *Node) ApplyLocal(ctx context.Context, data []byte) (fsm.Result, error) 
 		timeout = max(time.Until(dl), time.Millisecond)
 	}
 	f := n.raft.Apply(data, timeout)
-	if err := f.Error(); err != nil {
+	closed, err := n.await(ctx, f)
+	switch {
+	case closed:
+		return fsm.Result{}, fmt.Errorf("%w: %w", ErrUnknownOutcome, ErrClosed)
+	case err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		// The entry may yet commit; the caller stopped waiting.
+		return fsm.Result{}, fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
+	}
+	if err != nil {
 		switch {
 		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
 			return fsm.Result{}, fmt.Errorf("%w: %v", ErrNotLeader, err)

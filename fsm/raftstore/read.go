@@ -35,7 +35,9 @@ func (n *Node) watchLeadership() {
 			n.log.Info("became leader")
 			// Barrier blocks until applied or leadership is lost; a new
 			// notification then follows and resets readiness.
-			if err := n.raft.Barrier(0).Error(); err != nil {
+			if closed, err := n.await(context.Background(), n.raft.Barrier(0)); closed {
+				return
+			} else if err != nil {
 				n.log.Warn("leader barrier failed", "error", err)
 				continue
 			}
@@ -79,9 +81,12 @@ func (n *Node) LeaderReadIndex(ctx context.Context) (uint64, error) {
 		t.Stop()
 	}
 	rev := n.store.Rev()
-	if err := n.raft.VerifyLeader().Error(); err != nil {
-		if errors.Is(err, raft.ErrRaftShutdown) {
+	if closed, err := n.await(ctx, n.raft.VerifyLeader()); err != nil {
+		if closed || errors.Is(err, raft.ErrRaftShutdown) {
 			return 0, ErrClosed
+		}
+		if ctx.Err() != nil {
+			return 0, err
 		}
 		return 0, fmt.Errorf("%w: %v", ErrNotLeader, err)
 	}
