@@ -33,10 +33,13 @@ type forwarder struct {
 	s      *Server
 	certs  []tls.Certificate           // this server's peer certificate
 	client atomic.Pointer[http.Client] // set once the cluster CA is known
+	batch  *batcher
 }
 
 func newForwarder(s *Server, peerCerts []tls.Certificate) *forwarder {
-	return &forwarder{s: s, certs: peerCerts}
+	f := &forwarder{s: s, certs: peerCerts}
+	f.batch = newBatcher(f)
+	return f
 }
 
 // setTLS makes the forwarder talk HTTPS to servers with certificates from
@@ -107,7 +110,13 @@ func (f *forwarder) do(ctx context.Context, id raft.ServerID, method, path strin
 	return resp, nil
 }
 
+// Propose forwards cmd to the leader as part of a batch (see batcher).
 func (f *forwarder) Propose(ctx context.Context, id raft.ServerID, cmd []byte) (fsm.Result, error) {
+	return f.batch.propose(ctx, id, cmd)
+}
+
+// proposeOne forwards cmd to the leader in a request of its own.
+func (f *forwarder) proposeOne(ctx context.Context, id raft.ServerID, cmd []byte) (fsm.Result, error) {
 	resp, err := f.do(ctx, id, http.MethodPost, pathPropose, cmd)
 	if err != nil {
 		if errors.Is(err, raftstore.ErrNotLeader) || errors.Is(err, raftstore.ErrNoLeader) {
@@ -150,15 +159,21 @@ func remoteError(resp *http.Response) error {
 	if json.Unmarshal(b, &st) != nil || st.Message == "" {
 		st.Message = fmt.Sprintf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(b))
 	}
-	switch st.Reason {
+	return reasonError(st.Reason, st.Message)
+}
+
+// reasonError turns a status reason and message from another server into
+// the error it stands for; storeErrorStatus is its inverse.
+func reasonError(reason, msg string) error {
+	switch reason {
 	case reasonNotLeader:
-		return fmt.Errorf("%w: %s", raftstore.ErrNotLeader, st.Message)
+		return fmt.Errorf("%w: %s", raftstore.ErrNotLeader, msg)
 	case reasonUnknownOutcome:
-		return fmt.Errorf("%w: %s", raftstore.ErrUnknownOutcome, st.Message)
+		return fmt.Errorf("%w: %s", raftstore.ErrUnknownOutcome, msg)
 	case reasonRequestTooLarge:
-		return fmt.Errorf("%w: %s", fsm.ErrTooLarge, st.Message)
+		return fmt.Errorf("%w: %s", fsm.ErrTooLarge, msg)
 	case reasonBadRequest:
-		return fmt.Errorf("%w: %s", fsm.ErrInvalidCommand, st.Message)
+		return fmt.Errorf("%w: %s", fsm.ErrInvalidCommand, msg)
 	}
-	return errors.New(st.Message)
+	return errors.New(msg)
 }

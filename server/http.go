@@ -77,6 +77,7 @@ func (s *Server) handlers() []route {
 		{Route{"PUT", opSnapshot, operatorRoles, false}, s.handleSnapshotRestore},
 		{Route{"GET", opHash, operatorRoles, false}, s.handleHash},
 		{Route{"POST", pathPropose, internalRoles, true}, s.handlePropose},
+		{Route{"POST", pathProposeBatch, internalRoles, true}, s.handleProposeBatch},
 		{Route{"GET", pathReadIndex, internalRoles, true}, s.handleReadIndex},
 		{Route{"GET", pathStatus, internalRoles, true}, s.handleStatus},
 		{Route{"POST", pathRegister, internalRoles, false}, s.handleRegister},
@@ -246,26 +247,34 @@ func (s *Server) localStatus() nodeStatus {
 // writeStoreError maps store errors to HTTP statuses; only the HTTP layer
 // knows about status codes.
 func (s *Server) writeStoreError(w http.ResponseWriter, err error) {
+	code, reason := storeErrorStatus(err)
+	if code == http.StatusInternalServerError {
+		s.log.Error("request failed", "error", err)
+	}
+	writeStatus(w, code, reason, err.Error())
+}
+
+// storeErrorStatus returns the HTTP status and reason a store error is
+// answered with.
+func storeErrorStatus(err error) (int, string) {
 	switch {
 	// Unknown outcome first: a write cut off by shutdown also wraps
 	// ErrClosed, and answering it as plain unavailability would tell the
 	// forwarding server it was not applied.
 	case errors.Is(err, raftstore.ErrUnknownOutcome):
-		writeStatus(w, http.StatusGatewayTimeout, reasonUnknownOutcome, err.Error())
+		return http.StatusGatewayTimeout, reasonUnknownOutcome
 	case errors.Is(err, raftstore.ErrNotLeader):
-		writeStatus(w, http.StatusMisdirectedRequest, reasonNotLeader, err.Error())
+		return http.StatusMisdirectedRequest, reasonNotLeader
 	case errors.Is(err, raftstore.ErrNoLeader), errors.Is(err, raftstore.ErrClosed):
-		writeStatus(w, http.StatusServiceUnavailable, reasonUnavailable, err.Error())
+		return http.StatusServiceUnavailable, reasonUnavailable
 	case errors.Is(err, fsm.ErrTooLarge):
-		writeStatus(w, http.StatusRequestEntityTooLarge, reasonRequestTooLarge, err.Error())
+		return http.StatusRequestEntityTooLarge, reasonRequestTooLarge
 	case errors.Is(err, fsm.ErrBadEncoding), errors.Is(err, fsm.ErrInvalidCommand), errors.Is(err, fsm.ErrUnknownOp), errors.Is(err, fsm.ErrBadSnapshot):
-		writeStatus(w, http.StatusBadRequest, reasonBadRequest, err.Error())
+		return http.StatusBadRequest, reasonBadRequest
 	case errors.Is(err, raftstore.ErrUnknownServer):
-		writeStatus(w, http.StatusNotFound, reasonNotFound, err.Error())
+		return http.StatusNotFound, reasonNotFound
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		writeStatus(w, http.StatusGatewayTimeout, reasonTimeout, err.Error())
-	default:
-		s.log.Error("request failed", "error", err)
-		writeStatus(w, http.StatusInternalServerError, reasonInternal, err.Error())
+		return http.StatusGatewayTimeout, reasonTimeout
 	}
+	return http.StatusInternalServerError, reasonInternal
 }
