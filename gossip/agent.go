@@ -228,9 +228,10 @@ func (a *Agent) Members() []Member {
 
 // Departures returns, by member name, how many times since Start this
 // agent has seen a member leave or be declared dead. A member that
-// restarts counts once; a count that grows for a member nobody stopped is
-// membership flapping: the member was alive but this agent failed to hear
-// from it (a network fault, or gossip it could not decrypt).
+// restarts counts at most once (not at all if it is back before anyone
+// notices); a count that grows for a member nobody stopped is membership
+// flapping: the member was alive but this agent failed to hear from it (a
+// network fault, or gossip it could not decrypt).
 func (a *Agent) Departures() map[string]int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
