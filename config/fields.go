@@ -50,6 +50,8 @@ func serverFields() []field {
 		{"join", "gossip seed addresses host:port (repeat or comma-separate)",
 			func(s *Server) any { return &s.Join }},
 		{"token", "shared cluster secret (at least 16 characters)", func(s *Server) any { return &s.Token }},
+		{"accepted_tokens", "further cluster tokens accepted but never sent, while rotating the token (repeat or comma-separate)",
+			func(s *Server) any { return &s.AcceptedTokens }},
 		{"log_level", "log level: debug, info, warn or error", func(s *Server) any { return &s.LogLevel }},
 		{"raft.heartbeat_timeout", "Raft heartbeat timeout",
 			func(s *Server) any { return &s.Raft.HeartbeatTimeout }},

@@ -109,6 +109,21 @@ func TestLoadServerPrecedence(t *testing.T) {
 			},
 		},
 		{
+			name: "accepted tokens from a file list, env beats it",
+			file: "token: " + token + "\naccepted_tokens:\n  - old-token-0123456789\n",
+			env:  []string{"SKIFF_ACCEPTED_TOKENS=new-token-0123456789,older-token-0123456789"},
+			want: func(s *Server) {
+				s.Token, s.AcceptedTokens = token, []string{"new-token-0123456789", "older-token-0123456789"}
+			},
+		},
+		{
+			name: "accepted tokens from repeated flags",
+			args: []string{"--token", token, "--accepted-tokens", "old-token-0123456789", "--accepted-tokens", "new-token-0123456789"},
+			want: func(s *Server) {
+				s.Token, s.AcceptedTokens = token, []string{"old-token-0123456789", "new-token-0123456789"}
+			},
+		},
+		{
 			name: "join from repeated flags over file list",
 			file: "token: " + token + "\njoin:\n  - 10.0.0.9:7946\n",
 			args: []string{"--join", "10.0.0.1:7946", "--join", "s2.test:7946"},
@@ -176,6 +191,10 @@ func TestLoadServerErrors(t *testing.T) {
 		{name: "bad duration from env", env: []string{"SKIFF_RAFT_ELECTION_TIMEOUT=soon"},
 			want: []string{`raft.election_timeout: "soon" is not a duration`, "set by SKIFF_RAFT_ELECTION_TIMEOUT"}},
 		{name: "join item not a string", file: "join:\n  - {a: 1}\n", want: []string{"join: item 0: expected a string, got a map"}},
+		{name: "accepted token not a string", file: "accepted_tokens: [1234567890123456789]\n",
+			want: []string{"accepted_tokens: item 0: expected a string, got an integer"}},
+		{name: "accepted token too short from env", env: []string{"SKIFF_TOKEN=" + token, "SKIFF_ACCEPTED_TOKENS=short"},
+			want: []string{"accepted_tokens[0] must be at least 16 characters, got 5"}},
 		{name: "validation after merge", env: []string{"SKIFF_NAME=s1", "SKIFF_BOOTSTRAP_EXPECT=3"},
 			want: []string{"token is required when bootstrap_expect > 1 or join is set"}},
 		{name: "explicit empty name", file: "name: \"\"\n", want: []string{"name is required"}},
@@ -216,7 +235,7 @@ func TestLoadServerMissingFile(t *testing.T) {
 func TestServerFlagsNames(t *testing.T) {
 	fs := serverFlagSet(t, nil)
 	for _, name := range []string{"name", "data-dir", "api-addr", "raft-addr", "gossip-addr", "bootstrap-expect",
-		"join", "token", "log-level", "raft-heartbeat-timeout", "raft-election-timeout", "raft-leader-lease-timeout",
+		"join", "token", "accepted-tokens", "log-level", "raft-heartbeat-timeout", "raft-election-timeout", "raft-leader-lease-timeout",
 		"raft-commit-timeout", "raft-snapshot-threshold", "raft-snapshot-interval", "raft-trailing-logs",
 		"raft-watch-log-size"} {
 		if fs.Lookup(name) == nil {

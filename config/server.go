@@ -19,6 +19,7 @@ type Server struct {
 	BootstrapExpect int      // "bootstrap_expect": servers to see before bootstrapping Raft.
 	Join            []string // "join": gossip seed addresses, host:port.
 	Token           string   // "token": shared cluster secret; see Validate for when it is required.
+	AcceptedTokens  []string // "accepted_tokens": more tokens accepted, never sent, while rotating; see docs/operations.md.
 	LogLevel        string   // "log_level": debug, info, warn or error.
 	Raft            Raft     // "raft": Raft tuning.
 }

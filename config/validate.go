@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,6 +75,7 @@ func (s Server) validate(lookup lookupFunc) error {
 	case s.Token != "" && len(s.Token) < MinTokenLen:
 		add("token must be at least %d characters, got %d", MinTokenLen, len(s.Token))
 	}
+	errs = append(errs, s.validateAcceptedTokens()...)
 	switch strings.ToLower(s.LogLevel) {
 	case "debug", "info", "warn", "error":
 	default:
@@ -81,6 +83,28 @@ func (s Server) validate(lookup lookupFunc) error {
 	}
 	errs = append(errs, s.Raft.validate()...)
 	return errors.Join(errs...)
+}
+
+// validateAcceptedTokens checks accepted_tokens: each as long as a token
+// must be, none the same as token or as an earlier entry (a repeat is a
+// sign of a rotation step done wrong, such as switching token without
+// keeping the old one). Messages name entries by index and never echo a
+// token.
+func (s Server) validateAcceptedTokens() []error {
+	var errs []error
+	for i, t := range s.AcceptedTokens {
+		switch {
+		case len(t) < MinTokenLen:
+			errs = append(errs, fmt.Errorf("accepted_tokens[%d] must be at least %d characters, got %d", i, MinTokenLen, len(t)))
+		case t == s.Token:
+			errs = append(errs, fmt.Errorf("accepted_tokens[%d] is the same as token: list only the other tokens to accept", i))
+		default:
+			if j := slices.Index(s.AcceptedTokens[:i], t); j >= 0 {
+				errs = append(errs, fmt.Errorf("accepted_tokens[%d] repeats accepted_tokens[%d]", i, j))
+			}
+		}
+	}
+	return errs
 }
 
 // validate checks the Raft settings against the limits hashicorp/raft's

@@ -36,6 +36,16 @@ func TestValidate(t *testing.T) {
 		{"token too short", func(s *Server) { s.Token = "short" }, "token must be at least 16 characters, got 5"},
 		{"token never echoed", func(s *Server) { s.Token = "secret" }, "got 6"},
 		{"ha with token", func(s *Server) { s.BootstrapExpect, s.Token, s.Join = 3, token, []string{"s2.test:7946"} }, ""},
+		{"accepted tokens", func(s *Server) {
+			s.Token, s.AcceptedTokens = token, []string{"fedcba9876543210", "the-old-cluster-token"}
+		}, ""},
+		{"accepted token too short", func(s *Server) { s.Token, s.AcceptedTokens = token, []string{"fedcba9876543210", "old"} },
+			"accepted_tokens[1] must be at least 16 characters, got 3"},
+		{"accepted token is the token", func(s *Server) { s.Token, s.AcceptedTokens = token, []string{token} },
+			"accepted_tokens[0] is the same as token"},
+		{"accepted token repeated", func(s *Server) {
+			s.Token, s.AcceptedTokens = token, []string{"fedcba9876543210", "another-old-token", "fedcba9876543210"}
+		}, "accepted_tokens[2] repeats accepted_tokens[0]"},
 		{"join missing port", func(s *Server) { s.Token, s.Join = token, []string{"127.0.0.2"} }, `join[0] "127.0.0.2": missing port`},
 		{"join port 0", func(s *Server) { s.Token, s.Join = token, []string{"127.0.0.2:0"} }, `join[0] "127.0.0.2:0": port 0`},
 		{"join bad host", func(s *Server) { s.Token, s.Join = token, []string{"a:1", "-x-:1"} }, `join[1] "-x-:1": host`},
@@ -69,6 +79,11 @@ func TestValidate(t *testing.T) {
 			}
 			if err != nil && s.Token != "" && strings.Contains(err.Error(), s.Token) {
 				t.Errorf("error %q reveals the token", err)
+			}
+			for _, a := range s.AcceptedTokens {
+				if err != nil && strings.Contains(err.Error(), a) {
+					t.Errorf("error %q reveals an accepted token", err)
+				}
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -53,8 +54,14 @@ type Config struct {
 	// BindAddr is an IP host:port; port 0 picks a free port, the same for
 	// TCP and UDP. An empty host binds all IPv4 addresses.
 	BindAddr string
-	// Key is the 32-byte AES key that encrypts and authenticates all gossip.
+	// Key is the 32-byte AES key that encrypts and authenticates all gossip
+	// this agent sends.
 	Key []byte
+	// AcceptKeys are further 32-byte keys that incoming gossip may be
+	// encrypted with; they are never used to send. They let members with
+	// different Keys talk while the cluster rotates its key: each member
+	// must accept every other member's Key.
+	AcceptKeys [][]byte
 	// Meta is advertised to the other members. An empty Meta.Name is set
 	// to Name; any other value must equal it.
 	Meta Meta
@@ -85,6 +92,7 @@ type Agent struct {
 	mu       sync.Mutex
 	metaRaw  []byte            // Encoded own meta, served to memberlist.
 	members  map[string]Member // Live members with decodable meta, by name.
+	gone     map[string]int    // Departures (left or declared dead) by name.
 	conflict string            // Address of a node claiming our name, if seen.
 
 	lifeMu sync.Mutex // Guards memberlist Leave against Shutdown.
@@ -126,7 +134,16 @@ func Start(cfg Config) (*Agent, error) {
 	default:
 		return nil, fmt.Errorf("start gossip: unknown profile %d", cfg.Profile)
 	}
-	keyring, err := memberlist.NewKeyring(nil, bytes.Clone(cfg.Key))
+	var secondary [][]byte
+	for i, k := range cfg.AcceptKeys {
+		if len(k) != KeySize {
+			return nil, fmt.Errorf("start gossip: accepted key %d is %d bytes, want %d", i, len(k), KeySize)
+		}
+		secondary = append(secondary, bytes.Clone(k))
+	}
+	// memberlist encrypts with the primary key and tries every key of the
+	// ring on what it receives.
+	keyring, err := memberlist.NewKeyring(secondary, bytes.Clone(cfg.Key))
 	if err != nil {
 		return nil, fmt.Errorf("start gossip: keyring: %w", err)
 	}
@@ -144,6 +161,7 @@ func Start(cfg Config) (*Agent, error) {
 		stopped: make(chan struct{}),
 		metaRaw: raw,
 		members: make(map[string]Member),
+		gone:    make(map[string]int),
 	}
 	d := &delegate{a: a}
 	conf.Name = cfg.Name
@@ -206,6 +224,18 @@ func (a *Agent) Members() []Member {
 	a.mu.Unlock()
 	slices.SortFunc(out, func(x, y Member) int { return strings.Compare(x.Meta.Name, y.Meta.Name) })
 	return out
+}
+
+// Departures returns, by member name, how many times since Start this
+// agent has seen a member leave or be declared dead. A member that
+// restarts counts at most once (not at all if it is back before anyone
+// notices); a count that grows for a member nobody stopped is membership
+// flapping: the member was alive but this agent failed to hear from it (a
+// network fault, or gossip it could not decrypt).
+func (a *Agent) Departures() map[string]int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return maps.Clone(a.gone)
 }
 
 // Servers returns the live members whose role is RoleServer, sorted by name.

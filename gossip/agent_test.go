@@ -3,6 +3,7 @@ package gossip
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -148,6 +149,52 @@ func TestWrongKeyCannotJoin(t *testing.T) {
 	}
 }
 
+// TestAcceptedKeysBridgeARotation starts agents in the states of a key
+// rotation. Two agents talk when each accepts the key the other sends
+// with; when only one side does, the other cannot read the replies and the
+// join fails both ways round.
+func TestAcceptedKeysBridgeARotation(t *testing.T) {
+	t.Parallel()
+	oldKey, newKey := KeyFromToken("old-token"), KeyFromToken("new-token")
+	withAccept := func(keys ...[]byte) agentOpt { return func(c *Config) { c.AcceptKeys = keys } }
+	tests := []struct {
+		name       string
+		seed, peer []agentOpt
+		ok         bool
+	}{
+		{"old key accepting the new, new key accepting the old",
+			[]agentOpt{withKey(oldKey), withAccept(newKey)}, []agentOpt{withKey(newKey), withAccept(oldKey)}, true},
+		{"both on the old key, one accepting the new",
+			[]agentOpt{withKey(oldKey)}, []agentOpt{withKey(oldKey), withAccept(newKey)}, true},
+		{"new key alone against a member sending the old",
+			[]agentOpt{withKey(oldKey), withAccept(newKey)}, []agentOpt{withKey(newKey)}, false},
+		{"old key alone against a member sending the new",
+			[]agentOpt{withKey(newKey), withAccept(oldKey)}, []agentOpt{withKey(oldKey)}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			seed := startAgent(t, "seed", tc.seed...)
+			peer := startAgent(t, "peer", tc.peer...)
+			if tc.ok {
+				join(t, peer, seed.Addr())
+				waitFor(t, converge, "seed and peer to see each other", func() bool {
+					return lists(seed, "peer") && lists(peer, "seed")
+				}, seed, peer)
+				return
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+			defer cancel()
+			if err := peer.Join(ctx, []string{seed.Addr()}); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("join: got %v, want deadline exceeded", err)
+			}
+			if got := names(peer); !slices.Equal(got, []string{"peer"}) {
+				t.Errorf("peer learned members %v", got)
+			}
+		})
+	}
+}
+
 func TestFailedMemberIsReportedDead(t *testing.T) {
 	t.Parallel()
 	a := startAgent(t, "a")
@@ -181,6 +228,9 @@ func TestLeaveRemovesMember(t *testing.T) {
 		t.Fatalf("leave: %v", err)
 	}
 	waitFor(t, 5*time.Second, "a to drop b", func() bool { return !lists(a, "b") }, a)
+	if got := a.Departures(); !maps.Equal(got, map[string]int{"b": 1}) {
+		t.Errorf("a counts departures %v, want b once", got)
+	}
 	if err := b.Shutdown(); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
@@ -214,6 +264,7 @@ func TestStartRejectsBadConfig(t *testing.T) {
 		{"no name", func(c *Config) { c.Name = "" }, nil},
 		{"short key", func(c *Config) { c.Key = testKey[:16] }, nil},
 		{"no key", func(c *Config) { c.Key = nil }, nil},
+		{"short accepted key", func(c *Config) { c.AcceptKeys = [][]byte{testKey, testKey[:31]} }, nil},
 		{"bind without port", func(c *Config) { c.BindAddr = "127.0.0.1" }, nil},
 		{"bind to hostname", func(c *Config) { c.BindAddr = "localhost:0" }, nil},
 		{"bind port out of range", func(c *Config) { c.BindAddr = "127.0.0.1:70000" }, nil},

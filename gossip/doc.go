@@ -8,7 +8,10 @@
 //
 // All gossip is encrypted and authenticated with a 32-byte AES key derived
 // from the cluster token (KeyFromToken); a process with another key can
-// neither join nor read the member list.
+// neither join nor read the member list. While the cluster rotates its
+// token, an agent also accepts gossip encrypted with the keys of the other
+// tokens it is told to accept (Config.AcceptKeys) but sends with its own
+// Key only.
 //
 // An Agent keeps its own copy of the member list, fed by memberlist's event
 // callbacks, so callers never touch memberlist's internal node structures.

@@ -61,6 +61,7 @@ func (d *delegate) NotifyUpdate(n *memberlist.Node) { d.upsert(n) }
 func (d *delegate) NotifyLeave(n *memberlist.Node) {
 	d.a.mu.Lock()
 	delete(d.a.members, n.Name)
+	d.a.gone[n.Name]++
 	d.a.mu.Unlock()
 	d.a.log.Info("gossip member gone", "name", n.Name, "addr", nodeAddr(n))
 	d.a.notify()

@@ -64,7 +64,12 @@ func (f *forwarder) httpClient(ctx context.Context) (*http.Client, error) {
 	if _, err := f.s.tlsReady(ctx); err != nil {
 		return nil, fmt.Errorf("%w: no TLS yet: %v", raftstore.ErrNoLeader, err)
 	}
-	return f.client.Load(), nil
+	c := f.client.Load()
+	if c == nil {
+		// loadPKI sets the client before the TLS state, so this is a bug.
+		return nil, fmt.Errorf("%w: forwarding client not set up", raftstore.ErrNoLeader)
+	}
+	return c, nil
 }
 
 func (f *forwarder) close() {

@@ -234,6 +234,10 @@ type nodeStatus struct {
 	State     string `json:"state"`
 	LastIndex uint64 `json:"last_index"`
 	Applied   uint64 `json:"applied_revision"`
+	// Token and Accepted are the fingerprints (auth.Fingerprint) of the
+	// cluster token the server uses and of those it also accepts.
+	Token    string   `json:"token_fingerprint"`
+	Accepted []string `json:"accepted_fingerprints,omitempty"`
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
@@ -241,7 +245,8 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) localStatus() nodeStatus {
-	return nodeStatus{ID: s.cfg.Name, State: s.node.Raft().State().String(), LastIndex: s.node.Raft().LastIndex(), Applied: s.node.Store().Rev()}
+	return nodeStatus{ID: s.cfg.Name, State: s.node.Raft().State().String(), LastIndex: s.node.Raft().LastIndex(), Applied: s.node.Store().Rev(),
+		Token: auth.Fingerprint(s.token), Accepted: s.acceptedFingerprints()}
 }
 
 // writeStoreError maps store errors to HTTP statuses; only the HTTP layer

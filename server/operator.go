@@ -39,6 +39,11 @@ type RaftServer struct {
 	Leader     bool   `json:"leader"`
 	LastIndex  uint64 `json:"last_index"`
 	Reachable  bool   `json:"reachable"`
+	// TokenFingerprint and AcceptedFingerprints are the fingerprints of the
+	// cluster token the server uses and of those it also accepts, as it
+	// reports them; empty when it is not reachable.
+	TokenFingerprint     string   `json:"token_fingerprint,omitempty"`
+	AcceptedFingerprints []string `json:"accepted_fingerprints,omitempty"`
 }
 
 // RaftServers is the body of GET /skiff/v1/operator/raft.
@@ -69,6 +74,7 @@ func (s *Server) handleRaftServers(w http.ResponseWriter, r *http.Request) {
 			st, err := s.peerStatus(ctx, id)
 			if err == nil {
 				rs.LastIndex, rs.Reachable = st.LastIndex, true
+				rs.TokenFingerprint, rs.AcceptedFingerprints = st.Token, st.Accepted
 			}
 		}(&out.Servers[i], srv.ID)
 	}

@@ -137,8 +137,10 @@ func (s *Server) loadPKI(ctx context.Context) error {
 	if err := pki.WriteKubeconfig(filepath.Join(s.cfg.DataDir, AdminKubeconfig), s.URL(), ca.CertPEM, auth.AdminUserName, auth.AdminToken(s.token)); err != nil {
 		return err
 	}
-	s.tls.Store(&tlsState{cert: &pair, client: client, caPEM: ca.CertPEM})
+	// The forwarder's client first: tlsReady returning tells the forwarder
+	// its client is there.
 	s.fwd.setTLS(client)
+	s.tls.Store(&tlsState{cert: &pair, client: client, caPEM: ca.CertPEM})
 	s.log.Info("TLS ready", "kubeconfig", filepath.Join(s.cfg.DataDir, AdminKubeconfig))
 	return nil
 }

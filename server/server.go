@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -81,6 +82,10 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if slices.Contains(cfg.AcceptedTokens, token) {
+		// Validate catches a configured token; this is the generated one.
+		return nil, fmt.Errorf("accepted_tokens holds the token of %s: list only the other tokens to accept", cfg.TokenPath())
+	}
 	s := &Server{cfg: cfg, log: log, token: token, failed: make(chan error, 1)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	ok := false
@@ -94,7 +99,7 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api_addr %s: %w", cfg.APIAddr, err)
 	}
-	peerServer, peerClient, err := pki.PeerTLS(token, cfg.Name, time.Now())
+	peerServer, peerClient, err := pki.PeerTLS(token, cfg.Name, time.Now(), cfg.AcceptedTokens...)
 	if err != nil {
 		return nil, err
 	}
@@ -112,12 +117,13 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 		profile = gossip.ProfileLocal
 	}
 	s.gossip, err = gossip.Start(gossip.Config{
-		Name:     cfg.Name,
-		BindAddr: cfg.GossipAddr,
-		Key:      gossip.KeyFromToken(token),
-		Meta:     s.meta(),
-		Logger:   log,
-		Profile:  profile,
+		Name:       cfg.Name,
+		BindAddr:   cfg.GossipAddr,
+		Key:        gossip.KeyFromToken(token),
+		AcceptKeys: acceptKeys(cfg.AcceptedTokens),
+		Meta:       s.meta(),
+		Logger:     log,
+		Profile:    profile,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gossip_addr %s: %w", cfg.GossipAddr, err)
@@ -125,7 +131,7 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 	s.authn = auth.NewAuthenticator(token, func(key string) ([]byte, bool) {
 		kv, ok, _ := s.node.Store().Get(key)
 		return kv.Value, ok
-	})
+	}, cfg.AcceptedTokens...)
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -156,7 +162,8 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 		defer s.wg.Done()
 		s.membershipLoop(s.ctx)
 	}()
-	log.Info("server started", "api", s.APIAddr(), "raft", s.RaftAddr(), "gossip", s.GossipAddr(), "bootstrap_expect", cfg.BootstrapExpect, "version", buildinfo.Get().GitVersion)
+	log.Info("server started", "api", s.APIAddr(), "raft", s.RaftAddr(), "gossip", s.GossipAddr(), "bootstrap_expect", cfg.BootstrapExpect, "version", buildinfo.Get().GitVersion,
+		"token", auth.Fingerprint(token), "accepted_tokens", s.acceptedFingerprints())
 	ok = true
 	return s, nil
 }
@@ -221,6 +228,25 @@ func clusterToken(cfg config.Server) (string, error) {
 	return t, nil
 }
 
+// acceptKeys returns the gossip keys of the accepted tokens.
+func acceptKeys(tokens []string) [][]byte {
+	var keys [][]byte
+	for _, t := range tokens {
+		keys = append(keys, gossip.KeyFromToken(t))
+	}
+	return keys
+}
+
+// acceptedFingerprints returns the fingerprints of the accepted tokens, in
+// their configured order.
+func (s *Server) acceptedFingerprints() []string {
+	var out []string
+	for _, t := range s.cfg.AcceptedTokens {
+		out = append(out, auth.Fingerprint(t))
+	}
+	return out
+}
+
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true
@@ -253,8 +279,12 @@ func (s *Server) RaftAddr() string { return string(s.node.Addr()) }
 // GossipAddr returns the address memberlist listens on.
 func (s *Server) GossipAddr() string { return s.gossip.Addr() }
 
-// Token returns the cluster token.
+// Token returns the cluster token this server uses (not the ones it only
+// accepts).
 func (s *Server) Token() string { return s.token }
+
+// Gossip returns the server's gossip agent.
+func (s *Server) Gossip() *gossip.Agent { return s.gossip }
 
 // Node returns the server's Raft replica.
 func (s *Server) Node() *raftstore.Node { return s.node }

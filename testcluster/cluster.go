@@ -171,6 +171,21 @@ func (c *Cluster) Config(i int) config.Server {
 	return c.members[i].cfg
 }
 
+// EditConfig changes server i's configuration with edit; the change takes
+// effect when the server next starts (RestartServer), as editing a
+// server's config file does. edit sees the addresses the server listens
+// on; leaving them keeps the server where its peers look for it.
+func (c *Cluster) EditConfig(i int, edit func(*config.Server)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.members[i]
+	cfg := m.cfg
+	cfg.Join = slices.Clone(cfg.Join)
+	cfg.AcceptedTokens = slices.Clone(cfg.AcceptedTokens)
+	edit(&cfg)
+	m.cfg = cfg
+}
+
 // N returns the number of servers ever started, running or not.
 func (c *Cluster) N() int {
 	c.mu.Lock()
@@ -198,11 +213,13 @@ func (c *Cluster) Running() []int {
 	return out
 }
 
-// Token returns the cluster token, which the operator API accepts.
+// Token returns the cluster token the servers were started with, which the
+// operator API accepts until EditConfig rotates it away.
 func (c *Cluster) Token() string { return c.token }
 
-// AdminToken returns the admin token every server's admin.kubeconfig
-// holds; the Kubernetes API and the operator API accept it.
+// AdminToken returns the admin token derived from Token, which every
+// server's admin.kubeconfig holds until the token is rotated; the
+// Kubernetes API and the operator API accept it.
 func (c *Cluster) AdminToken() string { return auth.AdminToken(c.token) }
 
 // URL returns server i's API base URL.

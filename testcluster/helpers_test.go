@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -197,22 +198,8 @@ func requireStatus(t *testing.T, what string, code int, body []byte) kubeStatus 
 // the way the servers do.
 func observeGossip(t *testing.T, c *testcluster.Cluster) *gossip.Agent {
 	t.Helper()
-	a, err := gossip.Start(gossip.Config{
-		Name:     "observer",
-		BindAddr: "127.0.0.1:0",
-		Key:      gossip.KeyFromToken(c.Token()),
-		Meta:     gossip.Meta{Role: gossip.RoleWorker},
-		Profile:  gossip.ProfileLocal,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Shutdown() })
-	var seeds []string
-	for _, i := range c.Running() {
-		seeds = append(seeds, c.Server(i).GossipAddr())
-	}
-	if err := a.Join(testContext(t, 10*time.Second), seeds); err != nil {
+	a := startGossip(t, "observer", c.Token())
+	if err := a.Join(testContext(t, 10*time.Second), gossipSeeds(c)); err != nil {
 		t.Fatalf("observer join: %v", err)
 	}
 	return a
@@ -275,6 +262,21 @@ func (l *logCounter) count(msg string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.counts[msg]
+}
+
+// countContaining returns how many messages logged contain sub, ignoring
+// case.
+func (l *logCounter) countContaining(sub string) int {
+	sub = strings.ToLower(sub)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for msg, c := range l.counts {
+		if strings.Contains(strings.ToLower(msg), sub) {
+			n += c
+		}
+	}
+	return n
 }
 
 // errUnknown reports whether err leaves a write's outcome open.

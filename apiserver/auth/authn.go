@@ -17,22 +17,32 @@ type Getter func(key string) ([]byte, bool)
 // Authenticator maps a request's bearer token to a User. It is safe for
 // concurrent use.
 type Authenticator struct {
-	// builtin is false when the cluster token is empty: then neither it nor
-	// the admin token derived from it may authenticate anyone.
-	builtin     bool
-	clusterHash [sha256.Size]byte
-	adminHash   [sha256.Size]byte
-	get         Getter
+	// builtin holds the digests of the cluster tokens it accepts and of the
+	// admin tokens derived from them; empty cluster tokens are left out,
+	// so neither they nor their admin tokens authenticate anyone.
+	builtin []builtinDigests
+	get     Getter
 }
 
-// NewAuthenticator returns an Authenticator that accepts clusterToken, the
-// admin token derived from it, and tokens whose records get returns. An
-// empty clusterToken disables the first two; a nil get disables the last.
-func NewAuthenticator(clusterToken string, get Getter) *Authenticator {
-	a := &Authenticator{builtin: clusterToken != "", get: get}
-	if a.builtin {
-		a.clusterHash = sha256.Sum256([]byte(clusterToken))
-		a.adminHash = sha256.Sum256([]byte(AdminToken(clusterToken)))
+// builtinDigests are the SHA-256 digests of one cluster token and of the
+// admin token derived from it.
+type builtinDigests struct {
+	cluster, admin [sha256.Size]byte
+}
+
+// NewAuthenticator returns an Authenticator that accepts clusterToken and
+// every accepted token (the cluster tokens of a rotation in progress), the
+// admin tokens derived from each, and tokens whose records get returns.
+// Empty cluster tokens are ignored; a nil get disables stored tokens.
+func NewAuthenticator(clusterToken string, get Getter, accepted ...string) *Authenticator {
+	a := &Authenticator{get: get}
+	for _, t := range append([]string{clusterToken}, accepted...) {
+		if t != "" {
+			a.builtin = append(a.builtin, builtinDigests{
+				cluster: sha256.Sum256([]byte(t)),
+				admin:   sha256.Sum256([]byte(AdminToken(t))),
+			})
+		}
 	}
 	return a
 }
@@ -51,13 +61,16 @@ func (a *Authenticator) Authenticate(r *http.Request) (User, bool) {
 		return User{}, false
 	}
 	sum := sha256.Sum256([]byte(token))
-	// Both comparisons always run, so timing does not tell which matched.
-	isCluster := subtle.ConstantTimeCompare(sum[:], a.clusterHash[:])
-	isAdmin := subtle.ConstantTimeCompare(sum[:], a.adminHash[:])
+	// Every comparison always runs, so timing does not tell which matched.
+	isCluster, isAdmin := 0, 0
+	for _, b := range a.builtin {
+		isCluster |= subtle.ConstantTimeCompare(sum[:], b.cluster[:])
+		isAdmin |= subtle.ConstantTimeCompare(sum[:], b.admin[:])
+	}
 	switch {
-	case a.builtin && isCluster == 1:
+	case isCluster == 1:
 		return User{Name: ClusterUserName, Role: RoleCluster}, true
-	case a.builtin && isAdmin == 1:
+	case isAdmin == 1:
 		return User{Name: AdminUserName, Role: RoleAdmin}, true
 	}
 	id, _, ok := parseToken(token)

@@ -124,6 +124,41 @@ func TestAuthenticate(t *testing.T) {
 	}
 }
 
+// TestAuthenticateAcceptedTokens checks an Authenticator in the middle of a
+// rotation: the cluster token in use, the accepted ones and the admin
+// tokens of each authenticate; tokens it was not given, and the empty
+// token's admin token, do not.
+func TestAuthenticateAcceptedTokens(t *testing.T) {
+	const oldToken, newToken = "old-cluster-token-0123456789", "new-cluster-token-0123456789"
+	a := NewAuthenticator(testClusterToken, nil, oldToken, "", newToken)
+	cluster := User{Name: ClusterUserName, Role: RoleCluster}
+	admin := User{Name: AdminUserName, Role: RoleAdmin}
+	tests := []struct {
+		name   string
+		token  string
+		want   User
+		wantOK bool
+	}{
+		{"token in use", testClusterToken, cluster, true},
+		{"first accepted token", oldToken, cluster, true},
+		{"last accepted token", newToken, cluster, true},
+		{"admin token of the token in use", AdminToken(testClusterToken), admin, true},
+		{"admin token of an accepted token", AdminToken(oldToken), admin, true},
+		{"admin token of the other accepted token", AdminToken(newToken), admin, true},
+		{"a token not accepted", "other-cluster-token-0123456789", User{}, false},
+		{"its admin token", AdminToken("other-cluster-token-0123456789"), User{}, false},
+		{"admin token of the empty token", AdminToken(""), User{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := a.Authenticate(request("Bearer " + tt.token))
+			if ok != tt.wantOK || got != tt.want {
+				t.Errorf("Authenticate = %+v, %v; want %+v, %v", got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
 func TestAuthenticateWithoutClusterToken(t *testing.T) {
 	a := NewAuthenticator("", nil)
 	for _, h := range []string{"Bearer ", "Bearer " + AdminToken(""), "Bearer skf1.0123456789abcdef.0123456789abcdef0123456789abcdef"} {

@@ -96,6 +96,22 @@ func TestAdminToken(t *testing.T) {
 	}
 }
 
+func TestFingerprint(t *testing.T) {
+	f := Fingerprint("cluster-token-one")
+	if len(f) != 16 || !isLowerHex(f) {
+		t.Fatalf("fingerprint %q is not 16 lower-case hex characters", f)
+	}
+	if again := Fingerprint("cluster-token-one"); again != f {
+		t.Errorf("Fingerprint is not deterministic: %q then %q", f, again)
+	}
+	if g := Fingerprint("cluster-token-two"); g == f {
+		t.Error("two cluster tokens have the same fingerprint")
+	}
+	if strings.Contains(AdminToken("cluster-token-one"), f) {
+		t.Error("the fingerprint is part of the admin token")
+	}
+}
+
 func TestParseToken(t *testing.T) {
 	valid := "skf1.0123456789abcdef.0123456789abcdef0123456789abcdef"
 	if id, secret, ok := parseToken(valid); !ok || id != "0123456789abcdef" || secret != "0123456789abcdef0123456789abcdef" {

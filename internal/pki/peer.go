@@ -30,31 +30,34 @@ const peerCAInfo = "skiff raft peer CA v1"
 // Ed25519 key is derived from the cluster token, so that every server has it
 // before the cluster exists and nobody without the token can join. name is
 // this server's name, written into its certificate.
-func PeerTLS(clusterToken, name string, now time.Time) (server, client *tls.Config, err error) {
+//
+// The server presents a certificate from clusterToken's CA, on both ends of
+// a connection, and trusts the CAs of clusterToken and of every accepted
+// token. That is what a rotation needs: while the servers move from one
+// token to the next, each of them trusts the CA of the token every other
+// one presents. Choosing the certificate by the peer's acceptable CAs
+// instead would not work: every peer CA has the same name (a different name
+// would lock out servers of earlier versions), and a TLS client does not
+// say which CAs it trusts.
+func PeerTLS(clusterToken, name string, now time.Time, accepted ...string) (server, client *tls.Config, err error) {
 	if clusterToken == "" {
 		return nil, nil, errors.New("peer TLS needs the cluster token")
 	}
-	seed, err := hkdf.Key(sha256.New, []byte(clusterToken), nil, peerCAInfo, ed25519.SeedSize)
+	caCert, caKey, err := peerCA(clusterToken)
 	if err != nil {
 		return nil, nil, err
 	}
-	caKey := ed25519.NewKeyFromSeed(seed)
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "skiff-peer-ca"},
-		NotBefore:             time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC),
-		NotAfter:              time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
-	if err != nil {
-		return nil, nil, fmt.Errorf("peer CA: %w", err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, nil, err
+	pool := x509.NewCertPool()
+	pool.AddCert(caCert)
+	for i, t := range accepted {
+		if t == "" {
+			return nil, nil, fmt.Errorf("peer TLS: accepted token %d is empty", i)
+		}
+		c, _, err := peerCA(t)
+		if err != nil {
+			return nil, nil, err
+		}
+		pool.AddCert(c)
 	}
 	pub, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -77,8 +80,6 @@ func PeerTLS(clusterToken, name string, now time.Time) (server, client *tls.Conf
 	if err != nil {
 		return nil, nil, fmt.Errorf("peer certificate: %w", err)
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(caCert)
 	cert := tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: key}
 	// Go verifies the chain; this also demands the server marker of the
 	// client's certificate, which chain verification does not look at.
@@ -103,4 +104,33 @@ func PeerTLS(clusterToken, name string, now time.Time) (server, client *tls.Conf
 		VerifyConnection: requirePeer,
 	}
 	return server, client, nil
+}
+
+// peerCA returns the peer CA of token. Ed25519 signatures are
+// deterministic, so every server derives the same certificate, byte for
+// byte.
+func peerCA(token string) (*x509.Certificate, ed25519.PrivateKey, error) {
+	seed, err := hkdf.Key(sha256.New, []byte(token), nil, peerCAInfo, ed25519.SeedSize)
+	if err != nil {
+		return nil, nil, err
+	}
+	caKey := ed25519.NewKeyFromSeed(seed)
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "skiff-peer-ca"},
+		NotBefore:             time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC),
+		NotAfter:              time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("peer CA: %w", err)
+	}
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return nil, nil, err
+	}
+	return caCert, caKey, nil
 }

@@ -62,3 +62,49 @@ func TestPeerTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestPeerTLSRotation pairs servers in the states of a token rotation from
+// token A to token B: "A" uses A alone, "A+b" uses A and accepts B, "B+a"
+// uses B and accepts A, "B" uses B alone. A pair connects, either way round,
+// when each trusts the CA of the certificate the other presents, which is
+// the case for every two neighbouring steps and for no other pair.
+func TestPeerTLSRotation(t *testing.T) {
+	const a, b = "rotation-token-aaaaaaaa", "rotation-token-bbbbbbbb"
+	now := time.Now()
+	type pair struct{ server, client *tls.Config }
+	states := map[string]pair{}
+	for name, toks := range map[string][]string{"A": {a}, "A+b": {a, b}, "B+a": {b, a}, "B": {b}} {
+		s, c, err := PeerTLS(toks[0], name, now, toks[1:]...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		states[name] = pair{s, c}
+	}
+	tests := []struct {
+		x, y string
+		ok   bool
+	}{
+		{"A", "A+b", true},
+		{"A+b", "B+a", true},
+		{"B+a", "B", true},
+		{"A", "B+a", false}, // B+a's certificate is from B's CA, which A does not trust
+		{"A+b", "B", false}, // and the other way round
+		{"A", "B", false},
+	}
+	for _, tc := range tests {
+		for _, dir := range [][2]string{{tc.x, tc.y}, {tc.y, tc.x}} {
+			t.Run(dir[0]+" serves "+dir[1], func(t *testing.T) {
+				_, err := handshake(t, states[dir[0]].server, states[dir[1]].client, PeerName)
+				if tc.ok && err != nil {
+					t.Fatalf("handshake failed: %v", err)
+				}
+				if !tc.ok && err == nil {
+					t.Fatal("handshake succeeded, want refusal")
+				}
+			})
+		}
+	}
+	if _, _, err := PeerTLS(a, "x", now, ""); err == nil {
+		t.Error("an empty accepted token was taken")
+	}
+}

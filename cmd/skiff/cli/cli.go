@@ -17,6 +17,7 @@ import (
 
 // env is what a command may use from the process. Tests build their own.
 type env struct {
+	stdin          io.Reader // nil reads as empty
 	stdout, stderr io.Writer
 	environ        []string // like os.Environ()
 	// runServer runs a server until ctx ends; it is server.Run outside tests.
@@ -30,6 +31,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return run(ctx, args, env{
+		stdin:     os.Stdin,
 		stdout:    stdout,
 		stderr:    stderr,
 		environ:   os.Environ(),

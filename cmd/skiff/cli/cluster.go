@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -22,6 +23,25 @@ type raftServer struct {
 	Leader     bool   `json:"leader"`
 	LastIndex  uint64 `json:"last_index"`
 	Reachable  bool   `json:"reachable"`
+	// Token and Accepted are fingerprints of the cluster tokens the
+	// server uses and accepts; empty from an unreachable server.
+	Token    string   `json:"token_fingerprint"`
+	Accepted []string `json:"accepted_fingerprints"`
+}
+
+// getRaftServers fetches the operator API's list of the Raft group.
+func getRaftServers(cmd *cobra.Command, e env) ([]raftServer, error) {
+	c, err := newAPIClient(cmd, e)
+	if err != nil {
+		return nil, err
+	}
+	var resp struct {
+		Servers []raftServer `json:"servers"`
+	}
+	if err := c.doJSON(cmd.Context(), http.MethodGet, operatorPath+"/raft", nil, &resp); err != nil {
+		return nil, err
+	}
+	return resp.Servers, nil
 }
 
 // role names a member's part in the Raft group.
@@ -55,20 +75,46 @@ func newClusterCmd(e env) *cobra.Command {
 			Short: "List the servers of the Raft group",
 			Args:  exactArgs(0),
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				c, err := newAPIClient(cmd, e)
+				servers, err := getRaftServers(cmd, e)
 				if err != nil {
-					return err
-				}
-				var resp struct {
-					Servers []raftServer `json:"servers"`
-				}
-				if err := c.doJSON(cmd.Context(), http.MethodGet, operatorPath+"/raft", nil, &resp); err != nil {
 					return err
 				}
 				tw := tabwriter.NewWriter(e.stdout, 0, 8, 2, ' ', 0)
 				fmt.Fprintln(tw, "NAME\tADDRESS\tROLE\tLAST-INDEX\tREACHABLE")
-				for _, s := range resp.Servers {
+				for _, s := range servers {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.ID, s.Address, s.role(), s.LastIndex, yesNo(s.Reachable))
+				}
+				return tw.Flush()
+			},
+		},
+		&cobra.Command{
+			Use:   "tokens",
+			Short: "Show the fingerprints of the cluster tokens each server uses and accepts",
+			Long: `Show, for every server of the Raft group, the fingerprint of the cluster token
+it uses and of the tokens it also accepts (accepted_tokens), as it reports
+them. While rotating the token, check with it that every server has been
+restarted into a phase before starting the next; compare with the output of
+'skiff token fingerprint < token-file'. See docs/operations.md.`,
+			Args: exactArgs(0),
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				servers, err := getRaftServers(cmd, e)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 8, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tUSES\tACCEPTS\tREACHABLE")
+				for _, s := range servers {
+					uses, accepts := s.Token, strings.Join(s.Accepted, ",")
+					if uses == "" {
+						uses = "?"
+					}
+					if accepts == "" {
+						accepts = "-"
+						if !s.Reachable {
+							accepts = "?"
+						}
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.ID, uses, accepts, yesNo(s.Reachable))
 				}
 				return tw.Flush()
 			},

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/skiffhq/skiff/apiserver/auth"
 )
 
 const raftBody = `{"servers":[
@@ -31,6 +33,21 @@ func TestClusterCommands(t *testing.T) {
 				"s1    127.0.0.1:7001  leader     123         yes\n" +
 				"s2    127.0.0.2:7001  follower   120         yes\n" +
 				"s3    127.0.0.3:7001  non-voter  0           no\n",
+			wantReq: request{method: "GET", path: "/skiff/v1/operator/raft"},
+		},
+		{
+			name: "tokens",
+			args: []string{"cluster", "tokens"},
+			routes: map[string]http.HandlerFunc{"GET /skiff/v1/operator/raft": jsonReply(200, `{"servers":[
+ {"id":"s1","reachable":true,"token_fingerprint":"1111111111111111","accepted_fingerprints":["2222222222222222"]},
+ {"id":"s2","reachable":true,"token_fingerprint":"2222222222222222","accepted_fingerprints":["1111111111111111","3333333333333333"]},
+ {"id":"s3","reachable":true,"token_fingerprint":"2222222222222222"},
+ {"id":"s4","reachable":false}]}`)},
+			wantOut: "NAME  USES              ACCEPTS                            REACHABLE\n" +
+				"s1    1111111111111111  2222222222222222                   yes\n" +
+				"s2    2222222222222222  1111111111111111,3333333333333333  yes\n" +
+				"s3    2222222222222222  -                                  yes\n" +
+				"s4    ?                 ?                                  no\n",
 			wantReq: request{method: "GET", path: "/skiff/v1/operator/raft"},
 		},
 		{
@@ -168,6 +185,31 @@ func TestClientUnreachable(t *testing.T) {
 	want := "skiff: cannot reach server at " + url
 	if r.code != 1 || !strings.HasPrefix(r.stderr, want) {
 		t.Fatalf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, want)
+	}
+}
+
+func TestTokenFingerprint(t *testing.T) {
+	const a, b = "first-cluster-token-0123", "second-cluster-token-0123"
+	tests := []struct {
+		name, stdin string
+		wantOut     string
+		wantErr     string
+	}{
+		{"one token", a + "\n", auth.Fingerprint(a) + "\n", ""},
+		{"two tokens, blank lines and padding", "\n  " + a + " \n\n" + b, auth.Fingerprint(a) + "\n" + auth.Fingerprint(b) + "\n", ""},
+		{"nothing", "\n", "", "skiff: no token on standard input"},
+		{"too short", a + "\n\nshort\n", auth.Fingerprint(a) + "\n", "skiff: line 3: a cluster token has at least 16 characters, got 5"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLIWithInput(t, tt.stdin, "token", "fingerprint")
+			if r.stdout != tt.wantOut || !strings.HasPrefix(r.stderr, tt.wantErr) || (tt.wantErr == "") != (r.code == 0) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want stdout %q, stderr %q", r.code, r.stdout, r.stderr, tt.wantOut, tt.wantErr)
+			}
+			if strings.Contains(r.stderr, "short") {
+				t.Errorf("stderr %q echoes a token", r.stderr)
+			}
+		})
 	}
 }
 

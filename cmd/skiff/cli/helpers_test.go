@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -24,18 +25,35 @@ type result struct {
 // Commands that would start a server fail the test.
 func runCLI(t *testing.T, environ []string, args ...string) result {
 	t.Helper()
-	return runCLIWithServer(t, context.Background(), environ, func(context.Context, config.Server, *slog.Logger) error {
-		t.Error("unexpected server start")
-		return nil
-	}, args...)
+	return runCLIWithServer(t, context.Background(), environ, noServer(t), args...)
 }
 
 func runCLIWithServer(t *testing.T, ctx context.Context, environ []string,
 	runServer func(context.Context, config.Server, *slog.Logger) error, args ...string) result {
 	t.Helper()
+	return runEnv(ctx, env{environ: environ, runServer: runServer}, args...)
+}
+
+// runCLIWithInput runs the command line with stdin as standard input.
+func runCLIWithInput(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	return runEnv(context.Background(), env{stdin: strings.NewReader(stdin), runServer: noServer(t)}, args...)
+}
+
+// runEnv runs the command line in e, capturing its output.
+func runEnv(ctx context.Context, e env, args ...string) result {
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, args, env{stdout: &stdout, stderr: &stderr, environ: environ, runServer: runServer})
+	e.stdout, e.stderr = &stdout, &stderr
+	code := run(ctx, args, e)
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// noServer fails the test if a command starts a server.
+func noServer(t *testing.T) func(context.Context, config.Server, *slog.Logger) error {
+	return func(context.Context, config.Server, *slog.Logger) error {
+		t.Error("unexpected server start")
+		return nil
+	}
 }
 
 // request is what the fake API saw of one request.

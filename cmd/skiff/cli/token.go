@@ -1,12 +1,18 @@
 package cli
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/skiffhq/skiff/apiserver/auth"
+	"github.com/skiffhq/skiff/config"
 )
 
 // tokenInfo mirrors the server's description of an issued token.
@@ -77,6 +83,18 @@ func newTokenCmd(e env) *cobra.Command {
 			},
 		},
 		&cobra.Command{
+			Use:   "fingerprint < TOKEN-FILE",
+			Short: "Print the fingerprint of each cluster token read from standard input, one a line",
+			Long: `Print the fingerprint of each cluster token read from standard input, one
+token a line, as servers report them ('skiff cluster tokens'). Tokens are read
+from standard input so that they appear in no command line. Nothing is sent
+to a server.`,
+			Args: exactArgs(0),
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return printFingerprints(e)
+			},
+		},
+		&cobra.Command{
 			Use:   "revoke ID",
 			Short: "Revoke a token; every server refuses it from then on",
 			Args:  exactArgs(1),
@@ -94,4 +112,35 @@ func newTokenCmd(e env) *cobra.Command {
 		},
 	)
 	return cmd
+}
+
+// printFingerprints prints the fingerprint of every token on e.stdin, one
+// a line; blank lines are skipped.
+func printFingerprints(e env) error {
+	in := e.stdin
+	if in == nil {
+		in = strings.NewReader("")
+	}
+	sc := bufio.NewScanner(in)
+	n := 0
+	for line := 1; sc.Scan(); line++ {
+		tok := strings.TrimSpace(sc.Text())
+		if tok == "" {
+			continue
+		}
+		n++
+		if len(tok) < config.MinTokenLen {
+			return fmt.Errorf("line %d: a cluster token has at least %d characters, got %d", line, config.MinTokenLen, len(tok))
+		}
+		if _, err := fmt.Fprintln(e.stdout, auth.Fingerprint(tok)); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read tokens: %w", err)
+	}
+	if n == 0 {
+		return errors.New("no token on standard input: skiff token fingerprint < token-file")
+	}
+	return nil
 }
