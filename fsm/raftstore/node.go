@@ -83,6 +83,7 @@ type Node struct {
 	raft     *raft.Raft
 	trans    *raft.NetworkTransport
 	db       *raftboltdb.BoltStore
+	snaps    *raft.FileSnapshotStore
 	hasState bool
 
 	notifyCh chan bool
@@ -141,6 +142,7 @@ func Open(cfg Config) (*Node, error) {
 		db.Close()
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
+	n.snaps = snaps
 	if err := checkAdvertisable(cfg.BindAddr); err != nil {
 		db.Close()
 		return nil, err
