@@ -14,7 +14,8 @@ import (
 type DiskUsage struct {
 	// LogFileBytes is the size of <data_dir>/raft.db.
 	LogFileBytes int64
-	// LogFreeBytes is the space in raft.db's free and pending pages.
+	// LogFreeBytes is the space in raft.db's free and pending pages as of
+	// the last write (zero after opening until the first write).
 	LogFreeBytes int64
 	// FirstIndex and LastIndex bound the log entries raft.db holds (both
 	// zero while it holds none).
