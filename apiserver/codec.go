@@ -58,6 +58,9 @@ func (h *handler) decodeObject(body []byte, into runtime.Object) error {
 // decode decodes body with the serializer of info into into, a new
 // object of the resource's kind, with the request's fieldValidation.
 func (h *handler) decode(info runtime.SerializerInfo, body []byte, into runtime.Object) error {
+	if err := h.checkSensitiveYAML(info, body); err != nil {
+		return err
+	}
 	strict := info.StrictSerializer
 	if strict == nil {
 		strict = info.Serializer

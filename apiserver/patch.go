@@ -91,7 +91,7 @@ func patchJSON(res *Resource, pt types.PatchType, cur runtime.Object, patch []by
 	// a reason to drop the connection.
 	defer func() {
 		if r := recover(); r != nil {
-			patched, err = nil, apierrors.NewBadRequest(fmt.Sprintf("the patch (%s) cannot be applied: %v", pt, r))
+			patched, err = nil, apierrors.NewBadRequest(patchFailure(res, fmt.Sprintf("the patch (%s) cannot be applied", pt), r))
 		}
 	}()
 	orig, err := json.Marshal(cur)
@@ -116,7 +116,7 @@ func patchJSON(res *Resource, pt types.PatchType, cur runtime.Object, patch []by
 		}
 	case types.StrategicMergePatchType:
 		if patched, err = strategicpatch.StrategicMergePatch(orig, patch, res.New()); err != nil {
-			return nil, apierrors.NewBadRequest("invalid strategic merge patch: " + err.Error())
+			return nil, apierrors.NewBadRequest(patchFailure(res, "invalid strategic merge patch", err))
 		}
 	}
 	return patched, nil

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # bench.sh runs the store benchmarks with the etcd anchor's parameters
 # (../shared/bench): 256-byte values, 1 writer × 2,000 writes, 64 and 256
-# writers × 20,000 writes, then ten leader kills under a serial writer. With
+# writers × 20,000 writes, then ten leader kills under a serial writer, then
+# the disk benchmarks: a write burst and the snapshot after it, raft.db's
+# growth against the number of writes, and one raft.db commit after a
+# compaction with bbolt's settings and Skiff's. With
 # ETCD_ANCHOR=path/to/etcd-anchor.sh it runs the anchor right after, so the
 # two sets of figures come from the same machine state. With
 # SKIFF_API_KUBECONFIG=path/to/admin.kubeconfig it also measures the
@@ -16,6 +19,14 @@ run 'BenchmarkPropose/clients=1/via=leader$' 2000x
 run 'BenchmarkPropose/clients=64/' 20000x
 run 'BenchmarkPropose/clients=256/' 20000x
 run 'BenchmarkFailover' 1x
+
+# The disk benchmarks print their figures as "disk: " lines on stdout.
+echo
+echo "skiff store on disk, default Raft tuning (SKIFF_BURST_RATE sets the burst benchmark's base rate, default 1000/s)"
+uptime
+go test -run '^$' -bench 'BenchmarkDiskBurst' -benchtime 1x -timeout 30m ./testcluster/ | grep -E '^disk: '
+go test -run '^$' -bench 'BenchmarkRaftDBGrowth' -benchtime 1x -timeout 30m ./testcluster/ | grep -E '^disk: ' | grep -v -E 'server [12]:'
+go test -run '^$' -bench 'BenchmarkLogStoreCommit' -benchtime 1x -timeout 30m ./fsm/raftstore/ | grep -E 'entries=[0-9]+ options=' | sed 's/^ *logstore_test.go:[0-9]*: //'
 
 # The Kubernetes API benchmark needs a running cluster, so `make bench` does
 # not start one. Against `make run-ha`, by hand:

@@ -29,13 +29,17 @@ var (
 	descRev        = prometheus.NewDesc("skiff_store_revision", "Revision of the last entry applied to the store.", nil, nil)
 	descObjects    = prometheus.NewDesc("apiserver_storage_objects", "Objects stored, by resource.", []string{"resource"}, nil)
 	descFSMPending = prometheus.NewDesc("skiff_raft_fsm_pending", "Committed entries waiting to be applied.", nil, nil)
+	descLogFile    = prometheus.NewDesc("skiff_raft_log_file_bytes", "Size of raft.db, which never shrinks.", nil, nil)
+	descLogFree    = prometheus.NewDesc("skiff_raft_log_free_bytes", "Free space inside raft.db that new log entries reuse.", nil, nil)
+	descLogEntries = prometheus.NewDesc("skiff_raft_log_entries", "Log entries raft.db holds.", nil, nil)
+	descSnapshot   = prometheus.NewDesc("skiff_raft_snapshot_bytes", "Size of the newest Raft snapshot.", nil, nil)
 )
 
 // raftCollector reports Raft and store state at scrape time.
 type raftCollector struct{ s *Server }
 
 func (c *raftCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLeader, descTerm, descCommit, descApplied, descLast, descRev, descObjects, descFSMPending} {
+	for _, d := range []*prometheus.Desc{descLeader, descTerm, descCommit, descApplied, descLast, descRev, descObjects, descFSMPending, descLogFile, descLogFree, descLogEntries, descSnapshot} {
 		ch <- d
 	}
 }
@@ -58,6 +62,12 @@ func (c *raftCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descLast, prometheus.GaugeValue, num("last_log_index"))
 	ch <- prometheus.MustNewConstMetric(descFSMPending, prometheus.GaugeValue, num("fsm_pending"))
 	ch <- prometheus.MustNewConstMetric(descRev, prometheus.GaugeValue, float64(n.Store().Rev()))
+	if u, err := n.DiskUsage(); err == nil {
+		ch <- prometheus.MustNewConstMetric(descLogFile, prometheus.GaugeValue, float64(u.LogFileBytes))
+		ch <- prometheus.MustNewConstMetric(descLogFree, prometheus.GaugeValue, float64(u.LogFreeBytes))
+		ch <- prometheus.MustNewConstMetric(descLogEntries, prometheus.GaugeValue, float64(u.Entries()))
+		ch <- prometheus.MustNewConstMetric(descSnapshot, prometheus.GaugeValue, float64(u.SnapshotBytes))
+	}
 	for _, r := range apiserver.Resources() {
 		ch <- prometheus.MustNewConstMetric(descObjects, prometheus.GaugeValue, float64(n.Store().Count(r.KeyPrefix(""))), r.GVR.GroupResource().String())
 	}

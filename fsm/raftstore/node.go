@@ -84,6 +84,7 @@ type Node struct {
 	raft     *raft.Raft
 	trans    *raft.NetworkTransport
 	db       *raftboltdb.BoltStore
+	snaps    *raft.FileSnapshotStore
 	hasState bool
 
 	notifyCh chan bool
@@ -131,9 +132,9 @@ func Open(cfg Config) (*Node, error) {
 	store := fsm.New(fsm.Options{WatchLogSize: cfg.Tuning.WatchLogSize})
 	n := &Node{cfg: cfg, log: log, store: store, notifyCh: make(chan bool, 16), done: make(chan struct{}), readyCh: make(chan struct{})}
 
-	db, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.DataDir, "raft.db")})
+	db, err := openLogStore(filepath.Join(cfg.DataDir, logFile))
 	if err != nil {
-		return nil, fmt.Errorf("open raft log %s: %w", filepath.Join(cfg.DataDir, "raft.db"), err)
+		return nil, err
 	}
 	n.db = db
 	hl := newHCLogger(log)
@@ -142,6 +143,7 @@ func Open(cfg Config) (*Node, error) {
 		db.Close()
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
+	n.snaps = snaps
 	if err := checkAdvertisable(cfg.BindAddr); err != nil {
 		db.Close()
 		return nil, err

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
 	"github.com/skiffhq/skiff/fsm"
 )
@@ -23,13 +22,13 @@ func Recover(cfg Config) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	dbPath := filepath.Join(cfg.DataDir, "raft.db")
+	dbPath := filepath.Join(cfg.DataDir, logFile)
 	if _, err := os.Stat(dbPath); err != nil {
 		return fmt.Errorf("no raft data at %s: %w", dbPath, err)
 	}
-	db, err := raftboltdb.New(raftboltdb.Options{Path: dbPath})
+	db, err := openLogStore(dbPath)
 	if err != nil {
-		return fmt.Errorf("open raft log %s (is the server still running?): %w", dbPath, err)
+		return err
 	}
 	defer db.Close()
 	hl := newHCLogger(cfg.Logger.With("component", "raft"))
