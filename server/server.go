@@ -78,6 +78,9 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	log = log.With("server", cfg.Name)
+	if err := privateDataDir(cfg.DataDir, log); err != nil {
+		return nil, err
+	}
 	token, err := clusterToken(cfg)
 	if err != nil {
 		return nil, err
