@@ -111,6 +111,21 @@ func newRig(t *testing.T, n int) *rig {
 	return r
 }
 
+// learnAll has every host broadcast once, so the switch knows where each
+// is.
+func (r *rig) learnAll(t *testing.T) {
+	t.Helper()
+	for i, d := range r.devs {
+		b := frame(broadcast, byte(i+1), "hello")
+		d.in <- b
+		for j, o := range r.devs {
+			if j != i {
+				o.expect(t, b)
+			}
+		}
+	}
+}
+
 func TestSwitchFloodsThenLearns(t *testing.T) {
 	r := newRig(t, 3)
 	// Host 1 broadcasts (an ARP request): everyone else hears it.
@@ -134,15 +149,7 @@ func TestSwitchFloodsThenLearns(t *testing.T) {
 
 func TestSwitchCutIsolatesBothWays(t *testing.T) {
 	r := newRig(t, 3)
-	for i, d := range r.devs {
-		b := frame(broadcast, byte(i+1), "hello")
-		d.in <- b
-		for j, o := range r.devs {
-			if j != i {
-				o.expect(t, b)
-			}
-		}
-	}
+	r.learnAll(t)
 	r.ports[2].SetCut(true)
 	r.devs[2].in <- frame(1, 3, "from-cut")
 	r.devs[0].in <- frame(3, 1, "to-cut")
@@ -189,15 +196,7 @@ func TestSwitchDelayKeepsOrder(t *testing.T) {
 
 func TestSwitchLinkCut(t *testing.T) {
 	r := newRig(t, 3)
-	for i, d := range r.devs {
-		b := frame(broadcast, byte(i+1), "hello")
-		d.in <- b
-		for j, o := range r.devs {
-			if j != i {
-				o.expect(t, b)
-			}
-		}
-	}
+	r.learnAll(t)
 	r.sw.SetLinkCut(r.ports[0], r.ports[1], true)
 	r.devs[0].in <- frame(2, 1, "a-to-b")
 	r.devs[1].in <- frame(1, 2, "b-to-a")
