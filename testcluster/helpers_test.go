@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -242,39 +240,6 @@ func raftIDs(n *raftstore.Node) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
-}
-
-// logCounter is a slog.Handler that counts records by message, so a test
-// can wait for something to have been logged instead of sleeping.
-type logCounter struct {
-	mu     *sync.Mutex
-	counts map[string]int
-	added  chan struct{} // coalescing, capacity 1
-}
-
-func newLogCounter() *logCounter {
-	return &logCounter{mu: new(sync.Mutex), counts: map[string]int{}, added: make(chan struct{}, 1)}
-}
-
-func (l *logCounter) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logCounter) WithAttrs([]slog.Attr) slog.Handler       { return l }
-func (l *logCounter) WithGroup(string) slog.Handler            { return l }
-
-func (l *logCounter) Handle(_ context.Context, r slog.Record) error {
-	l.mu.Lock()
-	l.counts[r.Message]++
-	l.mu.Unlock()
-	select {
-	case l.added <- struct{}{}:
-	default:
-	}
-	return nil
-}
-
-func (l *logCounter) count(msg string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.counts[msg]
 }
 
 // errUnknown reports whether err leaves a write's outcome open.
