@@ -1,0 +1,139 @@
+package testcluster_test
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/skiffhq/skiff/testcluster"
+)
+
+// candidateMsg is what Raft logs each time a server's election timer runs
+// out and it starts a (pre-)vote.
+const candidateMsg = "entering candidate state"
+
+// TestMembershipChangesUnderLoad changes the Raft configuration while
+// writers create keys through every server without pause: it adds a
+// fourth server and removes a follower, removes the leader, and cuts a
+// follower off for several election timeouts. After each step every
+// acknowledged write must be readable, linearizably, on every server still
+// in the cluster, no write reported as failed may be there, and the
+// replicas must converge to the same hash. The cut-off follower must
+// rejoin without deposing the leader: pre-vote keeps it from raising the
+// term while it cannot win an election.
+func TestMembershipChangesUnderLoad(t *testing.T) {
+	const (
+		writers      = 4
+		acksPerPhase = 20    // acknowledged writes per writer in each phase
+		maxAttempts  = 20000 // per writer, a bound in case the cluster stalls
+		prefix       = "/registry/configmaps/membership-load/"
+	)
+	logs := newLogCounter()
+	c := testcluster.Start(t, testcluster.Options{Logger: slog.New(logs)})
+	ctx := testContext(t, 150*time.Second)
+	load := startWriteLoad(t, ctx, c, prefix, writers, maxAttempts)
+	load.waitAcks(t, ctx, acksPerPhase, "at the start")
+	names := []string{"s1", "s2", "s3"}
+
+	// (a) A fourth server joins through gossip; then a follower is
+	// removed through the operator API, asked of the new server.
+	added, err := c.AddServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = append(names, c.Server(added).Name())
+	waitConfig(t, ctx, c, names...)
+	if err := c.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	load.waitAcks(t, ctx, acksPerPhase, "after adding a server")
+	leader, err := c.Leader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := others(c.N(), leader, added)[0]
+	names = removeServer(t, ctx, c, added, victim, names)
+	load.waitAcks(t, ctx, acksPerPhase, "after removing a follower")
+	load.requireDurable(t, ctx, "after adding a server and removing a follower")
+
+	// (b) The leader is removed, asked of a follower; the other two elect
+	// a new leader and writes go on.
+	leader, err = c.Leader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	via := slices.DeleteFunc(c.Running(), func(i int) bool { return i == leader })[0]
+	names = removeServer(t, ctx, c, via, leader, names)
+	newLeader, err := c.Leader(ctx)
+	if err != nil {
+		t.Fatalf("no leader after removing the leader: %v", err)
+	}
+	t.Logf("server %d leads after server %d, the leader, was removed", newLeader, leader)
+	load.waitAcks(t, ctx, acksPerPhase, "after removing the leader")
+	load.requireDurable(t, ctx, "after removing the leader")
+
+	// Back to three voters, so that one can be cut off.
+	added, err = c.AddServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = append(names, c.Server(added).Name())
+	waitConfig(t, ctx, c, names...)
+	if err := c.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	load.waitAcks(t, ctx, acksPerPhase, "after adding a third server again")
+
+	// (c) A follower is cut off for several election timeouts. Writes go
+	// through the other two meanwhile: the cut-off one has no leader to
+	// forward to.
+	leader, err = c.Leader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := node(t, c, leader).Raft().CurrentTerm()
+	cut := slices.DeleteFunc(c.Running(), func(i int) bool { return i == leader })[0]
+	cutName := c.Server(cut).Name()
+	campaigns := logs.countFrom(cutName, candidateMsg)
+	load.writeThrough(slices.DeleteFunc(c.Running(), func(i int) bool { return i == cut })...)
+	c.Partition(cut)
+	// Each campaign follows an election timeout without contact.
+	const timeouts = 5
+	if err := testcluster.WaitFor(ctx, func() bool { return logs.countFrom(cutName, candidateMsg) >= campaigns+timeouts }); err != nil {
+		t.Fatalf("cut-off server %s started %d campaigns, want %d: %v", cutName, logs.countFrom(cutName, candidateMsg)-campaigns, timeouts, err)
+	}
+	load.waitAcks(t, ctx, acksPerPhase, "while a follower is cut off")
+	if got := node(t, c, cut).Raft().CurrentTerm(); got != term {
+		t.Errorf("cut-off server %s moved from term %d to %d while it could not win an election", cutName, term, got)
+	}
+	c.Heal()
+	load.writeThrough()
+	if err := c.WaitReady(ctx); err != nil {
+		t.Fatalf("cluster not ready after the heal: %v", err)
+	}
+	load.waitAcks(t, ctx, acksPerPhase, "after the heal")
+	load.requireDurable(t, ctx, "after a follower rejoined")
+	if now, err := c.Leader(ctx); err != nil || now != leader {
+		t.Errorf("leader is server %d (%v) after the heal, want %d as before", now, err, leader)
+	}
+	for _, i := range c.Running() {
+		if got := node(t, c, i).Raft().CurrentTerm(); got != term {
+			t.Errorf("server %d is at term %d after the heal, want %d as before", i, got, term)
+		}
+	}
+}
+
+// removeServer removes server victim through the operator API of server
+// via, waits for the configuration to drop it and for it to stop, and
+// returns names without it.
+func removeServer(t *testing.T, ctx context.Context, c *testcluster.Cluster, via, victim int, names []string) []string {
+	t.Helper()
+	name := c.Server(victim).Name()
+	postID(t, ctx, c, via, removePath, name)
+	names = slices.DeleteFunc(names, func(n string) bool { return n == name })
+	waitConfig(t, ctx, c, names...)
+	requireRemoved(t, ctx, c, victim)
+	return names
+}
