@@ -1,6 +1,8 @@
 package testcluster_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -80,6 +82,14 @@ func TestFollowerCatchesUpBySnapshot(t *testing.T) {
 			installsBefore := logs.countFrom(fName, snapshotInstalledMsg)
 
 			tc.cut(c, f)
+			// A watch on a follower that stays up sees the writes it
+			// replays from the log as events; a snapshot install ends it.
+			var watch *fsm.Watcher
+			if c.Server(f) != nil {
+				if watch, err = fNode.Store().Watch(prefix, fNode.Store().Rev()); err != nil {
+					t.Fatal(err)
+				}
+			}
 			// Through the two servers left, in turn: delete half the keys
 			// the follower has, update a quarter, and create 200 new ones.
 			k := 0
@@ -109,15 +119,7 @@ func TestFollowerCatchesUpBySnapshot(t *testing.T) {
 				t.Fatalf("no leader among %v: %v", majority, err)
 			}
 			lName := c.Server(leader).Name()
-			// Snapshots run in the background; wait until one has let the
-			// leader drop the entry after the follower's last one.
-			var compacted uint64
-			if err := testcluster.WaitFor(ctx, func() bool {
-				compacted, _ = logs.lastUint(lName, logCompactedMsg, "to")
-				return compacted > fLast
-			}); err != nil {
-				t.Fatalf("leader %s compacted its log only to %d, follower's last entry is %d: %v", lName, compacted, fLast, err)
-			}
+			compacted := waitCompactedPast(t, ctx, logs, lName, fLast)
 			t.Logf("follower %s last index %d; leader %s compacted through %d", fName, fLast, lName, compacted)
 
 			if err := tc.rejoin(c, f); err != nil {
@@ -126,10 +128,11 @@ func TestFollowerCatchesUpBySnapshot(t *testing.T) {
 			if err := c.WaitReady(ctx); err != nil {
 				t.Fatalf("cluster not ready after the follower rejoined: %v", err)
 			}
-			if err := testcluster.WaitFor(ctx, func() bool {
-				return logs.countFrom(fName, snapshotInstalledMsg) > installsBefore
-			}); err != nil {
-				t.Fatalf("follower %s caught up without installing a snapshot: %v", fName, err)
+			requireInstalled(t, ctx, logs, fName, installsBefore)
+			if watch != nil {
+				if evs, err := watch.Next(ctx); !errors.Is(err, fsm.ErrCompacted) {
+					t.Errorf("watch on the follower got %d events and %v, want ErrCompacted from the install", len(evs), err)
+				}
 			}
 			if peer, _ := logs.lastAttr(lName, snapshotSendMsg, "peer"); peer.String() != fName {
 				t.Errorf("leader %s last sent a snapshot to %q, want %s", lName, peer, fName)
@@ -146,6 +149,31 @@ func TestFollowerCatchesUpBySnapshot(t *testing.T) {
 			// And it takes part in writes again.
 			mustPut(t, ctx, fNode, prefix+"after", "x")
 		})
+	}
+}
+
+// waitCompactedPast waits until server leader has compacted its Raft log
+// past index, so that a follower whose log ends at index can only catch up
+// from a snapshot, and returns the index it compacted through. Snapshots
+// and compaction run in the background, every SnapshotThreshold entries.
+func waitCompactedPast(t *testing.T, ctx context.Context, logs *logCounter, leader string, index uint64) uint64 {
+	t.Helper()
+	var compacted uint64
+	if err := testcluster.WaitFor(ctx, func() bool {
+		compacted, _ = logs.lastUint(leader, logCompactedMsg, "to")
+		return compacted > index
+	}); err != nil {
+		t.Fatalf("leader %s compacted its log only through %d, a follower's log ends at %d: %v", leader, compacted, index, err)
+	}
+	return compacted
+}
+
+// requireInstalled waits until server follower has installed more
+// snapshots from a leader than the count before, taken when it was cut off.
+func requireInstalled(t *testing.T, ctx context.Context, logs *logCounter, follower string, before int) {
+	t.Helper()
+	if err := testcluster.WaitFor(ctx, func() bool { return logs.countFrom(follower, snapshotInstalledMsg) > before }); err != nil {
+		t.Fatalf("server %s caught up without installing a snapshot: %v", follower, err)
 	}
 }
 
