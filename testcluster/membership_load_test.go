@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffhq/skiff/config"
 	"github.com/skiffhq/skiff/testcluster"
 )
 
@@ -23,7 +24,25 @@ const candidateMsg = "entering candidate state"
 // replicas must converge to the same hash. The cut-off follower must
 // rejoin without deposing the leader: pre-vote keeps it from raising the
 // term while it cannot win an election.
+//
+// It runs twice: with the default Raft settings, where servers catch up
+// from the leader's log, and with a snapshot every 64 entries and a short
+// log tail, where each added server and the rejoining follower must
+// install a snapshot while the writes go on.
 func TestMembershipChangesUnderLoad(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		raft      config.Raft
+		snapshots bool // servers that join or rejoin must install a snapshot
+	}{
+		{name: "catch-up from the log"},
+		{name: "catch-up from snapshots", raft: catchupRaft, snapshots: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { membershipUnderLoad(t, tc.raft, tc.snapshots) })
+	}
+}
+
+func membershipUnderLoad(t *testing.T, raftOpts config.Raft, snapshots bool) {
 	const (
 		writers      = 4
 		acksPerPhase = 20    // acknowledged writes per writer in each phase
@@ -31,24 +50,36 @@ func TestMembershipChangesUnderLoad(t *testing.T) {
 		prefix       = "/registry/configmaps/membership-load/"
 	)
 	logs := newLogCounter()
-	c := testcluster.Start(t, testcluster.Options{Logger: slog.New(logs)})
+	c := testcluster.Start(t, testcluster.Options{Logger: slog.New(logs), Raft: raftOpts})
 	ctx := testContext(t, 150*time.Second)
 	load := startWriteLoad(t, ctx, c, prefix, writers, maxAttempts)
 	load.waitAcks(t, ctx, acksPerPhase, "at the start")
 	names := []string{"s1", "s2", "s3"}
 
+	// addServer adds a server through gossip and waits until it has
+	// caught up; with snapshots it must have done so from one.
+	addServer := func(what string) int {
+		t.Helper()
+		added, err := c.AddServer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := c.Server(added).Name()
+		names = append(names, name)
+		waitConfig(t, ctx, c, names...)
+		if err := c.WaitReady(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if snapshots {
+			requireInstalled(t, ctx, logs, name, 0)
+		}
+		load.waitAcks(t, ctx, acksPerPhase, what)
+		return added
+	}
+
 	// (a) A fourth server joins through gossip; then a follower is
 	// removed through the operator API, asked of the new server.
-	added, err := c.AddServer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	names = append(names, c.Server(added).Name())
-	waitConfig(t, ctx, c, names...)
-	if err := c.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	load.waitAcks(t, ctx, acksPerPhase, "after adding a server")
+	added := addServer("after adding a server")
 	leader, err := c.Leader(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -75,16 +106,7 @@ func TestMembershipChangesUnderLoad(t *testing.T) {
 	load.requireDurable(t, ctx, "after removing the leader")
 
 	// Back to three voters, so that one can be cut off.
-	added, err = c.AddServer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	names = append(names, c.Server(added).Name())
-	waitConfig(t, ctx, c, names...)
-	if err := c.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	load.waitAcks(t, ctx, acksPerPhase, "after adding a third server again")
+	addServer("after adding a third server again")
 
 	// (c) A follower is cut off for several election timeouts. Writes go
 	// through the other two meanwhile: the cut-off one has no leader to
@@ -97,6 +119,7 @@ func TestMembershipChangesUnderLoad(t *testing.T) {
 	cut := slices.DeleteFunc(c.Running(), func(i int) bool { return i == leader })[0]
 	cutName := c.Server(cut).Name()
 	campaigns := logs.countFrom(cutName, candidateMsg)
+	installs := logs.countFrom(cutName, snapshotInstalledMsg)
 	load.writeThrough(slices.DeleteFunc(c.Running(), func(i int) bool { return i == cut })...)
 	c.Partition(cut)
 	// Each campaign follows an election timeout without contact.
@@ -108,10 +131,16 @@ func TestMembershipChangesUnderLoad(t *testing.T) {
 	if got := node(t, c, cut).Raft().CurrentTerm(); got != term {
 		t.Errorf("cut-off server %s moved from term %d to %d while it could not win an election", cutName, term, got)
 	}
+	if snapshots {
+		waitCompactedPast(t, ctx, logs, c.Server(leader).Name(), node(t, c, cut).Raft().LastIndex())
+	}
 	c.Heal()
 	load.writeThrough()
 	if err := c.WaitReady(ctx); err != nil {
 		t.Fatalf("cluster not ready after the heal: %v", err)
+	}
+	if snapshots {
+		requireInstalled(t, ctx, logs, cutName, installs)
 	}
 	load.waitAcks(t, ctx, acksPerPhase, "after the heal")
 	load.requireDurable(t, ctx, "after a follower rejoined")
