@@ -57,8 +57,10 @@ func (n *Node) ApplyLocal(ctx context.Context, data []byte) (fsm.Result, error) 
 		timeout = max(time.Until(dl), time.Millisecond)
 	}
 	f := n.raft.Apply(data, timeout)
-	if err := f.Error(); err != nil {
+	if err := n.waitApplied(ctx, f); err != nil {
 		switch {
+		case errors.Is(err, ErrUnknownOutcome):
+			return fsm.Result{}, err
 		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
 			return fsm.Result{}, fmt.Errorf("%w: %v", ErrNotLeader, err)
 		case errors.Is(err, raft.ErrEnqueueTimeout):
@@ -74,4 +76,46 @@ func (n *Node) ApplyLocal(ctx context.Context, data []byte) (fsm.Result, error) 
 		return fsm.Result{}, fmt.Errorf("raft apply returned %T, want fsm.Result", f.Response())
 	}
 	return res, nil
+}
+
+// shutdownPoll is how often a write waiting for its entry checks whether
+// Raft has shut down.
+const shutdownPoll = 50 * time.Millisecond
+
+// waitApplied waits for the outcome of f, until ctx ends or Raft shuts
+// down; the last two leave the outcome unknown (ErrUnknownOutcome).
+//
+// f.Error alone can block forever: hashicorp/raft answers the entries it
+// has taken from its apply queue when it loses leadership or shuts down,
+// but not those still queued (BatchApplyCh buffers up to MaxAppendEntries
+// of them, and Apply may even enqueue after the shutdown), and such
+// futures never learn of the shutdown (hashicorp/raft#498). A leader shuts
+// its Raft down by itself once it has committed its own removal. The
+// goroutine that waits on f ends when Raft answers; for an entry Raft
+// never answers, it stays blocked, at most MaxAppendEntries of them per
+// shutdown.
+func (n *Node) waitApplied(ctx context.Context, f raft.ApplyFuture) error {
+	answered := make(chan error, 1)
+	go func() { answered <- f.Error() }()
+	t := time.NewTicker(shutdownPoll)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-answered:
+			return err
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrUnknownOutcome, ctx.Err())
+		case <-n.done:
+			return fmt.Errorf("%w: %w", ErrUnknownOutcome, ErrClosed)
+		case <-t.C:
+			if n.raft.State() == raft.Shutdown {
+				select {
+				case err := <-answered:
+					return err
+				default:
+					return fmt.Errorf("%w: %w", ErrUnknownOutcome, ErrClosed)
+				}
+			}
+		}
+	}
 }
