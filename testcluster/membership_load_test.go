@@ -11,9 +11,12 @@ import (
 	"github.com/skiffhq/skiff/testcluster"
 )
 
-// candidateMsg is what Raft logs each time a server's election timer runs
-// out and it starts a (pre-)vote.
-const candidateMsg = "entering candidate state"
+// Raft's log messages: a server's election timer ran out and it starts a
+// (pre-)vote; a leader heard from no quorum within its lease.
+const (
+	candidateMsg  = "entering candidate state"
+	quorumLostMsg = "failed to contact quorum of nodes, stepping down"
+)
 
 // TestMembershipChangesUnderLoad changes the Raft configuration while
 // writers create keys through every server without pause: it adds a
@@ -38,8 +41,18 @@ func TestMembershipChangesUnderLoad(t *testing.T) {
 		{name: "catch-up from the log"},
 		{name: "catch-up from snapshots", raft: catchupRaft, snapshots: true},
 	} {
-		t.Run(tc.name, func(t *testing.T) { membershipUnderLoad(t, tc.raft, tc.snapshots) })
+		t.Run(tc.name, func(t *testing.T) { membershipUnderLoad(t, steadyRaft(tc.raft), tc.snapshots) })
 	}
+}
+
+// steadyRaft relaxes Raft's timing so that scheduling stalls on a busy
+// machine cost no elections, since step (c) asserts that none happens.
+// With the defaults (150 ms leader lease, 300 ms heartbeat timeout) the
+// leader stepped down ("failed to contact quorum of nodes") in about one
+// run in twenty under -race on two busy cores, whatever the test did.
+func steadyRaft(r config.Raft) config.Raft {
+	r.HeartbeatTimeout, r.ElectionTimeout, r.LeaderLeaseTimeout = time.Second, time.Second, 500*time.Millisecond
+	return r
 }
 
 func membershipUnderLoad(t *testing.T, raftOpts config.Raft, snapshots bool) {
@@ -123,13 +136,15 @@ func membershipUnderLoad(t *testing.T, raftOpts config.Raft, snapshots bool) {
 	load.writeThrough(slices.DeleteFunc(c.Running(), func(i int) bool { return i == cut })...)
 	c.Partition(cut)
 	// Each campaign follows an election timeout without contact.
-	const timeouts = 5
+	const timeouts = 3
 	if err := testcluster.WaitFor(ctx, func() bool { return logs.countFrom(cutName, candidateMsg) >= campaigns+timeouts }); err != nil {
 		t.Fatalf("cut-off server %s started %d campaigns, want %d: %v", cutName, logs.countFrom(cutName, candidateMsg)-campaigns, timeouts, err)
 	}
 	load.waitAcks(t, ctx, acksPerPhase, "while a follower is cut off")
-	if got := node(t, c, cut).Raft().CurrentTerm(); got != term {
-		t.Errorf("cut-off server %s moved from term %d to %d while it could not win an election", cutName, term, got)
+	for _, i := range c.Running() {
+		if got := node(t, c, i).Raft().CurrentTerm(); got != term {
+			t.Errorf("server %d moved from term %d to %d before the heal (leaders that stepped down for want of a quorum: %d)", i, term, got, logs.count(quorumLostMsg))
+		}
 	}
 	if snapshots {
 		waitCompactedPast(t, ctx, logs, c.Server(leader).Name(), node(t, c, cut).Raft().LastIndex())
@@ -149,7 +164,7 @@ func membershipUnderLoad(t *testing.T, raftOpts config.Raft, snapshots bool) {
 	}
 	for _, i := range c.Running() {
 		if got := node(t, c, i).Raft().CurrentTerm(); got != term {
-			t.Errorf("server %d is at term %d after the heal, want %d as before", i, got, term)
+			t.Errorf("server %d is at term %d after the heal, want %d as before (leaders that stepped down for want of a quorum: %d)", i, got, term, logs.count(quorumLostMsg))
 		}
 	}
 }
