@@ -87,6 +87,7 @@ func TestFollowerCatchesUpBySnapshot(t *testing.T) {
 			}
 
 			tc.cut(c, f)
+			cutAt := time.Now()
 			// A watch on a follower that stays up sees the writes it
 			// replays from the log as events; a snapshot install ends it.
 			var watch *fsm.Watcher
@@ -119,6 +120,7 @@ func TestFollowerCatchesUpBySnapshot(t *testing.T) {
 			// The follower's log ends where it was cut off (a killed
 			// node's Raft still reports its last index).
 			fLast := fNode.Raft().LastIndex()
+			wrote := time.Since(cutAt)
 			leader, err = leaderAmong(ctx, c, majority...)
 			if err != nil {
 				t.Fatalf("no leader among %v: %v", majority, err)
@@ -127,6 +129,7 @@ func TestFollowerCatchesUpBySnapshot(t *testing.T) {
 			compacted := waitCompactedPast(t, ctx, logs, lName, fLast)
 			t.Logf("follower %s last index %d; leader %s compacted through %d", fName, fLast, lName, compacted)
 
+			rejoinAt := time.Now()
 			if err := tc.rejoin(c, f); err != nil {
 				t.Fatalf("rejoin server %d: %v", f, err)
 			}
@@ -149,7 +152,9 @@ func TestFollowerCatchesUpBySnapshot(t *testing.T) {
 				t.Errorf("no server logged sending a snapshot to %s since the cut", fName)
 			}
 			rev := requireConverged(t, ctx, c)
-			t.Logf("converged at revision %d", rev)
+			// Durations only, for reading slow runs: Raft retries a peer
+			// it could not reach with a backoff that grows to 10 s.
+			t.Logf("converged at revision %d; writes while cut off took %v, catching up %v", rev, wrote.Round(time.Millisecond), time.Since(rejoinAt).Round(time.Millisecond))
 
 			fNode = node(t, c, f)
 			if idx, err := strconv.ParseUint(fNode.Raft().Stats()["last_snapshot_index"], 10, 64); err != nil || idx <= fLast {
