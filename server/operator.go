@@ -282,12 +282,18 @@ func keepClusterCA(sn *fsm.Snapshot, cur *fsm.Store) (*fsm.Snapshot, error) {
 	return st.Snapshot(), nil
 }
 
+// leaderWait bounds how long an operator request waits for a leader to be
+// elected before it is refused; an election takes well under a second.
+const leaderWait = 5 * time.Second
+
 // proxyToLeader passes an operator request on to the leader's API and
-// streams the answer back.
+// streams the answer back. During an election it waits for the new leader,
+// as writes do, rather than failing a request that moments later would
+// succeed.
 func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request) {
-	leader, _ := s.node.Leader()
-	if leader == "" {
-		writeStatus(w, http.StatusServiceUnavailable, reasonUnavailable, "no raft leader")
+	leader, err := s.awaitLeader(r.Context())
+	if err != nil {
+		writeStatus(w, http.StatusServiceUnavailable, reasonUnavailable, err.Error())
 		return
 	}
 	addr, err := s.fwd.apiAddr(leader)
@@ -318,4 +324,26 @@ func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	io.Copy(w, resp.Body)
+}
+
+// awaitLeader returns the leader's ID once this server knows one, waiting
+// up to leaderWait.
+func (s *Server) awaitLeader(ctx context.Context) (raft.ServerID, error) {
+	ctx, cancel := context.WithTimeout(ctx, leaderWait)
+	defer cancel()
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for logged := false; ; logged = true {
+		if leader, _ := s.node.Leader(); leader != "" {
+			return leader, nil
+		}
+		if !logged {
+			s.log.Info("operator request waiting for a raft leader")
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("no raft leader after %v", leaderWait)
+		case <-t.C:
+		}
+	}
 }

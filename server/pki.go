@@ -137,8 +137,9 @@ func (s *Server) loadPKI(ctx context.Context) error {
 	if err := pki.WriteKubeconfig(filepath.Join(s.cfg.DataDir, AdminKubeconfig), s.URL(), ca.CertPEM, auth.AdminUserName, auth.AdminToken(s.token)); err != nil {
 		return err
 	}
-	// The forwarder's client first: tlsReady returning tells the forwarder
-	// its client is there.
+	// The forwarder's client first: once tlsReady sees the state, callers
+	// of fwd.httpClient use the client without looking again, and a nil
+	// one would panic the request that forwards through it.
 	s.fwd.setTLS(client)
 	s.tls.Store(&tlsState{cert: &pair, client: client, caPEM: ca.CertPEM})
 	s.log.Info("TLS ready", "kubeconfig", filepath.Join(s.cfg.DataDir, AdminKubeconfig))

@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -229,54 +226,6 @@ func raftIDs(n *raftstore.Node) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
-}
-
-// logCounter is a slog.Handler that counts records by message, so a test
-// can wait for something to have been logged instead of sleeping.
-type logCounter struct {
-	mu     *sync.Mutex
-	counts map[string]int
-	added  chan struct{} // coalescing, capacity 1
-}
-
-func newLogCounter() *logCounter {
-	return &logCounter{mu: new(sync.Mutex), counts: map[string]int{}, added: make(chan struct{}, 1)}
-}
-
-func (l *logCounter) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logCounter) WithAttrs([]slog.Attr) slog.Handler       { return l }
-func (l *logCounter) WithGroup(string) slog.Handler            { return l }
-
-func (l *logCounter) Handle(_ context.Context, r slog.Record) error {
-	l.mu.Lock()
-	l.counts[r.Message]++
-	l.mu.Unlock()
-	select {
-	case l.added <- struct{}{}:
-	default:
-	}
-	return nil
-}
-
-func (l *logCounter) count(msg string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.counts[msg]
-}
-
-// countContaining returns how many messages logged contain sub, ignoring
-// case.
-func (l *logCounter) countContaining(sub string) int {
-	sub = strings.ToLower(sub)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for msg, c := range l.counts {
-		if strings.Contains(strings.ToLower(msg), sub) {
-			n += c
-		}
-	}
-	return n
 }
 
 // errUnknown reports whether err leaves a write's outcome open.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -114,8 +115,8 @@ func TestMembershipThroughAPI(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("server %d did not become leader: %v", added, err)
 	}
-	// A server that has not yet heard from the new leader answers operator
-	// requests with 503; wait until every server follows it.
+	// A server that has not yet heard from the new leader holds operator
+	// requests until it does; wait until every server follows it.
 	if err := c.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -149,4 +150,45 @@ func TestMembershipThroughAPI(t *testing.T) {
 		mustPut(t, ctx, node(t, c, i), fmt.Sprintf("/registry/configmaps/m/after-leader-removal-%d", i), "x")
 	}
 	requireConverged(t, ctx, c)
+}
+
+// waitingForLeaderMsg is what a server logs when it holds an operator
+// request until it knows a leader.
+const waitingForLeaderMsg = "operator request waiting for a raft leader"
+
+// TestOperatorRequestWaitsForLeader sends an operator request to a server
+// that knows no leader because it is cut off. The server must hold the
+// request and, once the cut heals and it finds the leader again, pass it
+// on and answer with the leader's reply (here 404 for an unknown server),
+// not refuse it with 503 while it knows none.
+func TestOperatorRequestWaitsForLeader(t *testing.T) {
+	logs := newLogCounter()
+	c := testcluster.Start(t, testcluster.Options{Logger: slog.New(logs)})
+	ctx := testContext(t, 60*time.Second)
+	f := follower(t, ctx, c)
+	fName := c.Server(f).Name()
+	c.Partition(f)
+	n := node(t, c, f)
+	if err := testcluster.WaitFor(ctx, func() bool { id, _ := n.Leader(); return id == "" }); err != nil {
+		t.Fatalf("cut-off server %s still knows a leader: %v", fName, err)
+	}
+	type reply struct {
+		code int
+		body []byte
+		err  error
+	}
+	done := make(chan reply, 1)
+	go func() {
+		code, body, err := c.Do(ctx, f, http.MethodPost, removePath, strings.NewReader(`{"id":"no-such-server"}`))
+		done <- reply{code, body, err}
+	}()
+	if err := testcluster.WaitFor(ctx, func() bool { return logs.countFrom(fName, waitingForLeaderMsg) > 0 }); err != nil {
+		t.Fatalf("server %s did not hold the request: %v", fName, err)
+	}
+	c.Heal()
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	requireStatus(t, "remove of an unknown server held through an election", http.StatusNotFound, r.body)
 }

@@ -83,3 +83,4 @@ func (n *Node) ApplyLocal(ctx context.Context, data []byte) (fsm.Result, error) 
 	}
 	return res, nil
 }
+
