@@ -83,4 +83,3 @@ func (n *Node) ApplyLocal(ctx context.Context, data []byte) (fsm.Result, error) 
 	}
 	return res, nil
 }
-
