@@ -112,10 +112,10 @@ func (s *Server) handleProposeBatch(w http.ResponseWriter, r *http.Request) {
 	}{out})
 }
 
-// batcher groups a follower's forwarded proposals per leader. Each call
-// joins its leader's queue; up to maxSenders senders drain the queue, each
-// sending what has gathered as one batch, so batches grow with the load
-// and a lone write goes out at once.
+// batcher groups a follower's forwarded proposals per leader. A write that
+// finds nothing in flight goes out at once, alone, from its own goroutine.
+// Others join their leader's queue; up to maxSenders senders drain it, each
+// sending what has gathered as one batch, so batches grow with the load.
 type batcher struct {
 	f *forwarder
 
@@ -160,6 +160,22 @@ func (b *batcher) propose(ctx context.Context, id raft.ServerID, cmd []byte) (fs
 	if q.unsupported {
 		b.mu.Unlock()
 		return b.f.proposeOne(ctx, id, cmd)
+	}
+	if q.senders == 0 {
+		// Nothing in flight: send this write at once from the caller's
+		// goroutine, as a sender that writes arriving meanwhile queue
+		// behind (or start their own senders beside).
+		q.senders++
+		b.mu.Unlock()
+		res, err := b.f.proposeOne(ctx, id, cmd)
+		b.mu.Lock()
+		q.senders--
+		if len(q.pending) > 0 && q.senders == 0 {
+			q.senders++
+			go b.send(id, q)
+		}
+		b.mu.Unlock()
+		return res, err
 	}
 	q.pending = append(q.pending, p)
 	if q.senders < maxSenders {
