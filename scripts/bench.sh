@@ -16,6 +16,7 @@ run() { go test -run '^$' -bench "$1" -benchtime "$2" -timeout 30m ./testcluster
 echo "skiff store, 3 servers in one process on loopback, 256-byte values"
 run 'BenchmarkPropose/clients=1/via=all$' 2000x
 run 'BenchmarkPropose/clients=1/via=leader$' 2000x
+run 'BenchmarkPropose/clients=1/via=follower$' 2000x
 run 'BenchmarkPropose/clients=64/' 20000x
 run 'BenchmarkPropose/clients=256/' 20000x
 run 'BenchmarkFailover' 1x

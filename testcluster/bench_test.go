@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/skiffhq/skiff/fsm"
+	"github.com/skiffhq/skiff/fsm/raftstore"
 	"github.com/skiffhq/skiff/testcluster"
 )
 
@@ -19,20 +20,25 @@ import (
 // three-server cluster, with the same load as the etcd anchor
 // (../shared/bench/kvload): 256-byte values under /registry/pods/default/.
 // Run it with a fixed count, e.g. -benchtime=20000x. "via=all" spreads
-// writers over all servers (followers forward to the leader), as an etcd
-// client spreads over its endpoints; "via=leader" sends every write to
-// the leader.
+// writes over all servers in turn (followers forward to the leader), as an
+// etcd client spreads requests over its endpoints; "via=leader" sends every write to
+// the leader; "via=follower" (one writer) always goes through a follower,
+// the path whose forwarding cost "via=all" mixes with the leader's.
 func BenchmarkPropose(b *testing.B) {
 	for _, clients := range []int{1, 64, 256} {
-		for _, via := range []string{"all", "leader"} {
+		vias := []string{"all", "leader"}
+		if clients == 1 {
+			vias = append(vias, "follower")
+		}
+		for _, via := range vias {
 			b.Run(fmt.Sprintf("clients=%d/via=%s", clients, via), func(b *testing.B) {
-				benchPropose(b, clients, via == "all")
+				benchPropose(b, clients, via)
 			})
 		}
 	}
 }
 
-func benchPropose(b *testing.B, clients int, spread bool) {
+func benchPropose(b *testing.B, clients int, via string) {
 	c := testcluster.Start(b, testcluster.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -47,10 +53,21 @@ func benchPropose(b *testing.B, clients int, spread bool) {
 	var wg sync.WaitGroup
 	b.ResetTimer()
 	start := time.Now()
+	nodes := make([]*raftstore.Node, c.N())
+	for i := range nodes {
+		nodes[i] = c.Server(i).Node()
+	}
 	for w := 0; w < clients; w++ {
-		node := c.Server(leader).Node()
-		if spread {
-			node = c.Server(w % c.N()).Node()
+		// pick returns the server of write i: the leader, a follower, or
+		// each server in turn, as etcd's client picks an endpoint per
+		// request (gRPC round robin).
+		pick := func(int64) *raftstore.Node { return nodes[leader] }
+		switch via {
+		case "all":
+			pick = func(i int64) *raftstore.Node { return nodes[i%int64(len(nodes))] }
+		case "follower":
+			f := nodes[(leader+1+w)%len(nodes)]
+			pick = func(int64) *raftstore.Node { return f }
 		}
 		wg.Add(1)
 		go func() {
@@ -61,7 +78,7 @@ func benchPropose(b *testing.B, clients int, spread bool) {
 					return
 				}
 				t := time.Now()
-				res, err := node.Propose(ctx, &fsm.Command{Op: fsm.OpPut, Key: fmt.Sprintf("/registry/pods/default/p%07d", i), Value: val})
+				res, err := pick(i).Propose(ctx, &fsm.Command{Op: fsm.OpPut, Key: fmt.Sprintf("/registry/pods/default/p%07d", i), Value: val})
 				lat[i] = time.Since(t)
 				if err != nil || res.Err() != nil {
 					errs.Add(1)
