@@ -80,6 +80,8 @@ func (s *Server) handlers() []route {
 		{Route{"POST", pathProposeBatch, internalRoles, true}, s.handleProposeBatch},
 		{Route{"GET", pathReadIndex, internalRoles, true}, s.handleReadIndex},
 		{Route{"GET", pathStatus, internalRoles, true}, s.handleStatus},
+		{Route{"GET", pathMembership, internalRoles, true}, s.handleMembership},
+		{Route{"POST", pathMembership, internalRoles, true}, s.handleMembershipHint},
 		{Route{"POST", pathRegister, internalRoles, false}, s.handleRegister},
 		{Route{"POST", opTokens, adminRoles, false}, s.handleTokenCreate},
 		{Route{"GET", opTokens, adminRoles, false}, s.handleTokenList},

@@ -23,10 +23,7 @@ func (s *Server) membershipLoop(ctx context.Context) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	advertised := s.node.HasState()
-	// member turns true once this server has seen itself in the Raft
-	// configuration; a server catching up as a new member may replay older
-	// configurations without itself, which must not count as a removal.
-	member := false
+	var rm removal
 	// ensured turns true once this server, as leader, has made sure the
 	// objects every cluster has exist.
 	ensured := false
@@ -50,7 +47,7 @@ func (s *Server) membershipLoop(ctx context.Context) {
 				}
 				cancel()
 			}
-		} else if s.removed(&member) {
+		} else if s.removed(ctx, &rm) {
 			s.log.Error("removed from the cluster; stopping")
 			s.gossip.Leave(2 * time.Second)
 			s.fail(ErrRemoved)
@@ -119,6 +116,7 @@ func (s *Server) reconcile() {
 		}
 		if i < 0 && m.Meta.HasState {
 			s.log.Debug("not adding a server that has raft state from elsewhere", "id", m.Meta.Name)
+			s.hintRemoved(m.Meta.Name)
 			continue
 		}
 		s.log.Info("adding server to raft", "id", m.Meta.Name, "address", m.Meta.RaftAddr)
@@ -126,21 +124,4 @@ func (s *Server) reconcile() {
 			s.log.Warn("add server failed", "id", m.Meta.Name, "error", err)
 		}
 	}
-}
-
-// removed reports whether this server, once a member, is no longer in the
-// Raft configuration (or Raft shut itself down after removing this leader).
-func (s *Server) removed(member *bool) bool {
-	if s.node.Raft().State() == raft.Shutdown {
-		return s.ctx.Err() == nil
-	}
-	servers, err := s.node.Servers()
-	if err != nil || len(servers) == 0 {
-		return false
-	}
-	in := slices.ContainsFunc(servers, func(c raftstore.Server) bool { return string(c.ID) == s.cfg.Name })
-	if in {
-		*member = true
-	}
-	return *member && !in
 }

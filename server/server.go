@@ -41,6 +41,12 @@ type Server struct {
 	authn  *auth.Authenticator
 	tls    atomic.Pointer[tlsState]
 
+	// membershipHint is set when a leader asks this server to check that
+	// it is still a member; hinted (membership loop only) is when this
+	// server, as leader, last asked each removed server.
+	membershipHint atomic.Bool
+	hinted         map[string]time.Time
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup

@@ -192,3 +192,28 @@ func TestOperatorRequestWaitsForLeader(t *testing.T) {
 	}
 	requireStatus(t, "remove of an unknown server held through an election", http.StatusNotFound, r.body)
 }
+
+// TestRemovedWhileCutOff removes a follower whose Raft links are cut, so
+// that the configuration entry without it never reaches it: the leader
+// stops replicating to a server as soon as it removes it. Healed, the
+// server hears from no leader, asks the others, learns from the leader that
+// it was removed, and stops, instead of campaigning for ever.
+func TestRemovedWhileCutOff(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{})
+	ctx := testContext(t, 60*time.Second)
+	leader, err := c.Leader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := others(c.N(), leader)[0]
+	name := c.Server(victim).Name()
+	c.Partition(victim)
+	postID(t, ctx, c, leader, removePath, name)
+	rest := slices.DeleteFunc([]string{"s1", "s2", "s3"}, func(n string) bool { return n == name })
+	waitConfig(t, ctx, c, rest...)
+	if ids, err := raftIDs(node(t, c, victim)); err != nil || !slices.Contains(ids, name) {
+		t.Fatalf("the cut-off server's own configuration is %v (%v); want it still listed, the removal unseen", ids, err)
+	}
+	c.Heal()
+	requireRemoved(t, ctx, c, victim)
+}
