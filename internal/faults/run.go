@@ -87,16 +87,16 @@ func (h *harness) run(ctx context.Context, n int, f fault, seed uint64, staleGet
 	}
 
 	wctx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
 	var watchers []*watcher
 	var wwg sync.WaitGroup
+	// On every return, also an early one: stop the watchers, then wait.
+	defer func() { stopWatch(); wwg.Wait() }()
 	for i := range c.N() {
 		w := newWatcher(h.api, runID, c.N(), start)
 		watchers = append(watchers, w)
 		wwg.Add(1)
 		go func() { defer wwg.Done(); w.loop(wctx, i) }()
 	}
-	defer wwg.Wait()
 
 	keys := make([]string, keysPerRun)
 	for i := range keys {
