@@ -168,12 +168,10 @@ func (b *batcher) propose(ctx context.Context, id raft.ServerID, cmd []byte) (fs
 		q.senders++
 		b.mu.Unlock()
 		res, err := b.f.proposeOne(ctx, id, cmd)
+		// Writes queued meanwhile found a sender slot free and started
+		// their own sender.
 		b.mu.Lock()
 		q.senders--
-		if len(q.pending) > 0 && q.senders == 0 {
-			q.senders++
-			go b.send(id, q)
-		}
 		b.mu.Unlock()
 		return res, err
 	}
