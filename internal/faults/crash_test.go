@@ -17,6 +17,7 @@ import (
 
 	"github.com/skiffhq/skiff/internal/crashpoint"
 	"github.com/skiffhq/skiff/internal/lincheck"
+	"github.com/skiffhq/skiff/testcluster"
 	"github.com/skiffhq/skiff/testcluster/proc"
 )
 
@@ -343,16 +344,7 @@ func (h *harness) crash(ctx context.Context, t *testing.T, idx int, cc crashCase
 func waitUntil(ctx context.Context, d time.Duration, cond func() bool) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
-	return nil
+	return testcluster.WaitFor(ctx, cond)
 }
 
 // listNames lists the run's objects on server i (a linearizable list) and
