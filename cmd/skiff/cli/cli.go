@@ -77,6 +77,7 @@ func newRootCmd(e env) *cobra.Command {
 		newSnapshotCmd(e),
 		newTokenCmd(e),
 		newBenchCmd(e),
+		newImageCmd(e),
 	)
 	return root
 }
