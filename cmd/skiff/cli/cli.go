@@ -78,6 +78,7 @@ func newRootCmd(e env) *cobra.Command {
 		newTokenCmd(e),
 		newBenchCmd(e),
 		newDashboardCmd(e),
+		newImageCmd(e),
 	)
 	return root
 }
