@@ -77,7 +77,7 @@ func (h *handler) watch() error {
 
 	ctx, cancel := context.WithTimeout(h.ctx(), timeout)
 	defer cancel()
-	ws := &watchStream{h: h, rc: http.NewResponseController(h.w)}
+	ws := &watchStream{h: h, rc: http.NewResponseController(h.w), partial: acceptsAs(h.r, "PartialObjectMetadata")}
 	h.w.Header().Set("Content-Type", "application/json")
 	h.w.Header().Set("Cache-Control", "no-cache, private")
 	h.w.WriteHeader(http.StatusOK)

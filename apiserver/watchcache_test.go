@@ -3,6 +3,9 @@ package apiserver_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"strconv"
 	"sync"
 	"testing"
@@ -179,5 +182,58 @@ func TestListOneRevision(t *testing.T) {
 				t.Fatalf("%s at %d in a list at %d", cm.Name, got, rv)
 			}
 		}
+	}
+}
+
+// TestPartialObjectMetadata checks the metadata-only forms client-go's
+// metadata client asks for: get, list and watch answer
+// PartialObjectMetadata(List) with the object's metadata and nothing else.
+func TestPartialObjectMetadata(t *testing.T) {
+	srv, _ := apitest.NewServer(t)
+	kc, err := kubernetes.NewForConfig(&rest.Config{Host: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cm, err := kc.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "a", Labels: map[string]string{"l": "v"}},
+		Data: map[string]string{"secretish": "value"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const base = "/api/v1/namespaces/default/configmaps"
+	for _, tc := range []struct {
+		name, path, accept string
+		want               []string
+	}{
+		{"get", base + "/a", "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json",
+			[]string{`"kind":"PartialObjectMetadata"`, `"apiVersion":"meta.k8s.io/v1"`, `"name":"a"`, `"resourceVersion":"` + cm.ResourceVersion + `"`}},
+		{"list", base, "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
+			[]string{`"kind":"PartialObjectMetadataList"`, `"kind":"PartialObjectMetadata"`, `"labels":{"l":"v"}`}},
+		{"watch", base + "?watch=true&resourceVersion=0&timeoutSeconds=1", "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+			[]string{`{"type":"ADDED","object":{"kind":"PartialObjectMetadata"`, `"name":"a"`}},
+		{"plain get", base + "/a", "application/json", []string{`"kind":"ConfigMap"`, `"secretish"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+tc.path, nil)
+			req.Header.Set("Accept", tc.accept)
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%d %s", resp.StatusCode, b)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(string(b), w) {
+					t.Errorf("answer lacks %s: %s", w, b)
+				}
+			}
+			if tc.name != "plain get" && strings.Contains(string(b), "secretish") {
+				t.Errorf("metadata-only answer holds the data: %s", b)
+			}
+		})
 	}
 }
