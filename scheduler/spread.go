@@ -1,0 +1,208 @@
+package scheduler
+
+import (
+	"math"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+)
+
+// spreadConstraint is one topology spread constraint with the pods it
+// selects counted per domain (per value of its topology key).
+type spreadConstraint struct {
+	key        string
+	maxSkew    int32
+	minDomains int32
+	// selfMatch is 1 when the incoming pod matches its own selector: it
+	// adds to the domain it lands in.
+	selfMatch int
+	selector  labels.Selector // nil when workload counts instead
+	namespace string
+	workload  string
+	counts    map[string]int
+	min       int
+}
+
+// count returns how many pods on n the constraint selects.
+func (sc *spreadConstraint) count(n *NodeInfo) int {
+	if sc.selector == nil {
+		return n.workloads[sc.workload]
+	}
+	k := 0
+	for _, pi := range n.Pods {
+		p := pi.Pod
+		if p.Namespace == sc.namespace && p.DeletionTimestamp == nil && sc.selector.Matches(labels.Set(p.Labels)) {
+			k++
+		}
+	}
+	return k
+}
+
+// spreadState is every constraint of one kind (DoNotSchedule or
+// ScheduleAnyway) with its counts.
+type spreadState struct {
+	constraints []*spreadConstraint
+}
+
+// Default spreading, kube-scheduler's system default constraints: a pod
+// with no constraints of its own is spread with its workload (same
+// controller) across hostnames (skew 3) and zones (skew 5), as a score.
+const (
+	defaultHostnameSkew = 3
+	defaultZoneSkew     = 5
+)
+
+// newSpreadState builds the constraints of one kind and counts them over
+// every node the pod could be placed on by node affinity. It returns nil
+// when there are none.
+func newSpreadState(c *cycle, kind v1.UnsatisfiableConstraintAction) *spreadState {
+	pod := c.pod.Pod
+	var cs []*spreadConstraint
+	for _, t := range pod.Spec.TopologySpreadConstraints {
+		if t.WhenUnsatisfiable != kind {
+			continue
+		}
+		sel, err := spreadSelector(pod, &t)
+		if err != nil {
+			continue
+		}
+		sc := &spreadConstraint{key: t.TopologyKey, maxSkew: t.MaxSkew, selector: sel, namespace: pod.Namespace}
+		if t.MinDomains != nil {
+			sc.minDomains = *t.MinDomains
+		}
+		if sel.Matches(labels.Set(pod.Labels)) {
+			sc.selfMatch = 1
+		}
+		cs = append(cs, sc)
+	}
+	if kind == v1.ScheduleAnyway && len(pod.Spec.TopologySpreadConstraints) == 0 && c.pod.Workload != "" {
+		for _, d := range []struct {
+			key  string
+			skew int32
+		}{{v1.LabelHostname, defaultHostnameSkew}, {v1.LabelTopologyZone, defaultZoneSkew}} {
+			cs = append(cs, &spreadConstraint{key: d.key, maxSkew: d.skew, workload: c.pod.Workload, selfMatch: 1})
+		}
+	}
+	if len(cs) == 0 {
+		return nil
+	}
+	for _, sc := range cs {
+		sc.counts = map[string]int{}
+	}
+	for _, n := range c.snap.Nodes() {
+		if n.Node == nil || !c.spreadEligible(n) {
+			continue
+		}
+		for _, sc := range cs {
+			v, ok := topologyValue(n.Node, sc.key)
+			if !ok {
+				continue
+			}
+			sc.counts[v] += sc.count(n)
+		}
+	}
+	st := &spreadState{}
+	for _, sc := range cs {
+		if len(sc.counts) == 0 {
+			continue // no node has the key: the constraint cannot discriminate
+		}
+		sc.min = math.MaxInt
+		for _, k := range sc.counts {
+			sc.min = min(sc.min, k)
+		}
+		if int32(len(sc.counts)) < sc.minDomains {
+			sc.min = 0
+		}
+		st.constraints = append(st.constraints, sc)
+	}
+	if len(st.constraints) == 0 {
+		return nil
+	}
+	return st
+}
+
+// spreadEligible reports whether a node's pods count towards spreading:
+// nodes the pod's required node affinity excludes do not (Kubernetes'
+// default nodeAffinityPolicy Honor; nodeTaintsPolicy defaults to Ignore).
+func (c *cycle) spreadEligible(n *NodeInfo) bool {
+	if !c.hasNodeAffinity {
+		return true
+	}
+	ok, _ := c.nodeAffinity.Match(n.Node)
+	return ok
+}
+
+// spreadSelector returns the constraint's selector with its
+// matchLabelKeys added as requirements on the incoming pod's values.
+func spreadSelector(pod *v1.Pod, t *v1.TopologySpreadConstraint) (labels.Selector, error) {
+	sel, err := metav1.LabelSelectorAsSelector(t.LabelSelector)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range t.MatchLabelKeys {
+		v, ok := pod.Labels[k]
+		if !ok {
+			continue
+		}
+		r, err := labels.NewRequirement(k, selection.Equals, []string{v})
+		if err != nil {
+			return nil, err
+		}
+		sel = sel.Add(*r)
+	}
+	return sel, nil
+}
+
+// checkSpread enforces DoNotSchedule constraints: placing the pod on n
+// must keep the skew (its domain's count minus the smallest domain's) at
+// or below maxSkew.
+func checkSpread(c *cycle, n *NodeInfo) []string {
+	if c.hardSpread == nil {
+		return nil
+	}
+	for _, sc := range c.hardSpread.constraints {
+		v, ok := topologyValue(n.Node, sc.key)
+		if !ok {
+			return []string{reasonSpreadLabel}
+		}
+		if sc.counts[v]+sc.selfMatch-sc.min > int(sc.maxSkew) {
+			return []string{reasonSpread}
+		}
+	}
+	return nil
+}
+
+// scoreSpread prefers nodes whose domains hold fewer selected pods, for
+// ScheduleAnyway constraints and default spreading. Each constraint's
+// count is weighted by log(domains+2) as kube-scheduler does, so a
+// constraint over many domains (hostname) and one over few (zone) both
+// matter.
+func scoreSpread(c *cycle, nodes []*NodeInfo, out []int64) bool {
+	st := newSpreadState(c, v1.ScheduleAnyway)
+	if st == nil {
+		return false
+	}
+	raw := make([]float64, len(nodes))
+	for _, sc := range st.constraints {
+		w := math.Log(float64(len(sc.counts) + 2))
+		for i, n := range nodes {
+			if v, ok := topologyValue(n.Node, sc.key); ok {
+				raw[i] += float64(sc.counts[v]+int(sc.maxSkew)-1) * w
+			}
+		}
+	}
+	lo, hi := raw[0], raw[0]
+	for _, r := range raw {
+		lo, hi = min(lo, r), max(hi, r)
+	}
+	for i, r := range raw {
+		if hi == lo {
+			out[i] = maxScore
+		} else {
+			out[i] = int64(maxScore * (hi - r) / (hi - lo))
+		}
+	}
+	return true
+}
