@@ -29,7 +29,8 @@ type affinityState struct {
 func newAffinityState(c *cycle) *affinityState {
 	st := &affinityState{existingAnti: map[topoPair]int{}, affinity: map[topoPair]int{}, anti: map[topoPair]int{}}
 	in := c.pod
-	needAll := len(in.requiredAffinity)+len(in.requiredAntiAffinity) > 0
+	needAll := len(in.requiredAffinity) > 0 || slices.ContainsFunc(in.requiredAntiAffinity,
+		func(t affinityTerm) bool { return t.topologyKey != v1.LabelHostname })
 	for _, n := range c.snap.Nodes() {
 		if n.Node == nil || (!needAll && n.affinityPods == 0) {
 			continue
@@ -37,7 +38,7 @@ func newAffinityState(c *cycle) *affinityState {
 		for _, ex := range n.Pods {
 			for i := range ex.requiredAntiAffinity {
 				t := &ex.requiredAntiAffinity[i]
-				if v, ok := topologyValue(n.Node, t.topologyKey); ok && t.matches(in.Pod) {
+				if v, ok := topologyValue(n, t.topologyKey); ok && t.matches(in.Pod) {
 					if !slices.Contains(st.existingAntiKeys, t.topologyKey) {
 						st.existingAntiKeys = append(st.existingAntiKeys, t.topologyKey)
 					}
@@ -49,13 +50,16 @@ func newAffinityState(c *cycle) *affinityState {
 			}
 			for i := range in.requiredAffinity {
 				t := &in.requiredAffinity[i]
-				if v, ok := topologyValue(n.Node, t.topologyKey); ok && t.matches(ex.Pod) {
+				if v, ok := topologyValue(n, t.topologyKey); ok && t.matches(ex.Pod) {
 					st.affinity[topoPair{t.topologyKey, v}]++
 				}
 			}
 			for i := range in.requiredAntiAffinity {
 				t := &in.requiredAntiAffinity[i]
-				if v, ok := topologyValue(n.Node, t.topologyKey); ok && t.matches(ex.Pod) {
+				if t.topologyKey == v1.LabelHostname {
+					continue // checked on each node's own pods by the filter
+				}
+				if v, ok := topologyValue(n, t.topologyKey); ok && t.matches(ex.Pod) {
 					st.anti[topoPair{t.topologyKey, v}]++
 				}
 			}
@@ -78,20 +82,30 @@ func checkInterPodAffinity(c *cycle, n *NodeInfo) []string {
 		return nil
 	}
 	for _, k := range st.existingAntiKeys {
-		if v, ok := topologyValue(n.Node, k); ok && st.existingAnti[topoPair{k, v}] > 0 {
+		if v, ok := topologyValue(n, k); ok && st.existingAnti[topoPair{k, v}] > 0 {
 			return []string{reasonExistingAntiAff}
 		}
 	}
 	for i := range c.pod.requiredAffinity {
 		t := &c.pod.requiredAffinity[i]
-		v, ok := topologyValue(n.Node, t.topologyKey)
+		v, ok := topologyValue(n, t.topologyKey)
 		if !ok || (st.affinity[topoPair{t.topologyKey, v}] == 0 && !st.selfAffinity) {
 			return []string{reasonPodAffinity}
 		}
 	}
 	for i := range c.pod.requiredAntiAffinity {
 		t := &c.pod.requiredAntiAffinity[i]
-		if v, ok := topologyValue(n.Node, t.topologyKey); ok && st.anti[topoPair{t.topologyKey, v}] > 0 {
+		if t.topologyKey == v1.LabelHostname {
+			// A hostname domain is one node: reading its pods here costs
+			// less than counting every pod of the cluster up front.
+			for _, ex := range n.Pods {
+				if t.matches(ex.Pod) {
+					return []string{reasonPodAntiAffinity}
+				}
+			}
+			continue
+		}
+		if v, ok := topologyValue(n, t.topologyKey); ok && st.anti[topoPair{t.topologyKey, v}] > 0 {
 			return []string{reasonPodAntiAffinity}
 		}
 	}
@@ -112,7 +126,7 @@ func scoreInterPodAffinity(c *cycle, nodes []*NodeInfo, out []int64) bool {
 	add := func(n *NodeInfo, terms []affinityTerm, target *v1.Pod, sign int64) {
 		for i := range terms {
 			t := &terms[i]
-			if v, ok := topologyValue(n.Node, t.topologyKey); ok && t.matches(target) {
+			if v, ok := topologyValue(n, t.topologyKey); ok && t.matches(target) {
 				if weights[t.topologyKey] == nil {
 					weights[t.topologyKey] = map[string]int64{}
 				}
@@ -139,7 +153,7 @@ func scoreInterPodAffinity(c *cycle, nodes []*NodeInfo, out []int64) bool {
 	raw := make([]int64, len(nodes))
 	for key, byValue := range weights {
 		for i, n := range nodes {
-			if v, ok := topologyValue(n.Node, key); ok {
+			if v, ok := topologyValue(n, key); ok {
 				raw[i] += byValue[v]
 			}
 		}

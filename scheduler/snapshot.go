@@ -19,6 +19,9 @@ type NodeInfo struct {
 	Allocatable, Requested, NonZeroRequested Resources
 
 	ready     bool
+	hostname  string
+	zoneValue string
+	hasZone   bool
 	images    map[string]int64 // normalized image name → size in bytes
 	workloads map[string]int   // PodInfo.Workload → pods on this node
 	// affinityPods counts pods here with pod (anti-)affinity terms, so
@@ -32,6 +35,11 @@ func (n *NodeInfo) Name() string { return n.name }
 func (n *NodeInfo) setNode(node *v1.Node) {
 	n.Node = node
 	n.Allocatable = fromList(node.Status.Allocatable)
+	n.hostname = node.Name
+	if h, ok := node.Labels[v1.LabelHostname]; ok {
+		n.hostname = h
+	}
+	n.zoneValue, n.hasZone = node.Labels[v1.LabelTopologyZone]
 	n.ready = false
 	for _, c := range node.Status.Conditions {
 		if c.Type == v1.NodeReady {
@@ -109,6 +117,10 @@ type Snapshot struct {
 	imageNodes map[string]int
 	// realNodes counts entries with a Node.
 	realNodes int
+	// zoneNodes counts nodes per zone, and workloadZones pods per workload
+	// per zone, so default spreading does not walk every node.
+	zoneNodes     map[string]int
+	workloadZones map[string]map[string]int
 	// affinityPods counts pods with pod (anti-)affinity terms anywhere,
 	// so placement skips the search for them when there are none.
 	affinityPods int
@@ -117,7 +129,7 @@ type Snapshot struct {
 // NewSnapshot returns a snapshot of nodes with pods bound on them (pods
 // whose spec.nodeName is set; others are ignored).
 func NewSnapshot(nodes []*v1.Node, pods []*v1.Pod) *Snapshot {
-	s := &Snapshot{index: map[string]int{}, imageNodes: map[string]int{}}
+	s := &Snapshot{index: map[string]int{}, imageNodes: map[string]int{}, zoneNodes: map[string]int{}, workloadZones: map[string]map[string]int{}}
 	for _, n := range nodes {
 		s.SetNode(n)
 	}
@@ -163,9 +175,60 @@ func (s *Snapshot) SetNode(node *v1.Node) {
 	for img := range ni.images {
 		s.imageNodes[img]--
 	}
+	s.zoneOut(ni)
 	ni.setNode(node)
+	s.zoneIn(ni)
 	for img := range ni.images {
 		s.imageNodes[img]++
+	}
+}
+
+// zone returns the node's zone label, if it has a Node and the label.
+func (n *NodeInfo) zone() (string, bool) {
+	if n.Node == nil {
+		return "", false
+	}
+	z, ok := n.Node.Labels[v1.LabelTopologyZone]
+	return z, ok
+}
+
+// zoneOut takes n and its pods out of the zone indexes; zoneIn puts them
+// back. Around a change of n's Node they keep the indexes exact.
+func (s *Snapshot) zoneOut(n *NodeInfo) {
+	z, ok := n.zone()
+	if !ok {
+		return
+	}
+	if s.zoneNodes[z]--; s.zoneNodes[z] == 0 {
+		delete(s.zoneNodes, z)
+	}
+	for w, k := range n.workloads {
+		s.addWorkloadZone(w, z, -k)
+	}
+}
+
+func (s *Snapshot) zoneIn(n *NodeInfo) {
+	z, ok := n.zone()
+	if !ok {
+		return
+	}
+	s.zoneNodes[z]++
+	for w, k := range n.workloads {
+		s.addWorkloadZone(w, z, k)
+	}
+}
+
+func (s *Snapshot) addWorkloadZone(w, z string, k int) {
+	m := s.workloadZones[w]
+	if m == nil {
+		m = map[string]int{}
+		s.workloadZones[w] = m
+	}
+	if m[z] += k; m[z] == 0 {
+		delete(m, z)
+		if len(m) == 0 {
+			delete(s.workloadZones, w)
+		}
 	}
 }
 
@@ -180,6 +243,7 @@ func (s *Snapshot) RemoveNode(name string) {
 	for img := range ni.images {
 		s.imageNodes[img]--
 	}
+	s.zoneOut(ni)
 	ni.Node, ni.images = nil, nil
 	s.realNodes--
 	if len(ni.Pods) == 0 {
@@ -204,7 +268,11 @@ func (s *Snapshot) AddPod(pi *PodInfo, nodeName string) {
 	if pi.hasAffinity() {
 		s.affinityPods++
 	}
-	s.entry(nodeName).addPod(pi)
+	ni := s.entry(nodeName)
+	ni.addPod(pi)
+	if z, ok := ni.zone(); ok && pi.Workload != "" {
+		s.addWorkloadZone(pi.Workload, z, 1)
+	}
 }
 
 // RemovePod stops counting the pod with key against nodeName.
@@ -213,8 +281,13 @@ func (s *Snapshot) RemovePod(key, nodeName string) {
 	if ni == nil {
 		return
 	}
-	if pi := ni.removePod(key); pi != nil && pi.hasAffinity() {
-		s.affinityPods--
+	if pi := ni.removePod(key); pi != nil {
+		if pi.hasAffinity() {
+			s.affinityPods--
+		}
+		if z, ok := ni.zone(); ok && pi.Workload != "" {
+			s.addWorkloadZone(pi.Workload, z, -1)
+		}
 	}
 	if ni.Node == nil && len(ni.Pods) == 0 {
 		s.drop(nodeName)

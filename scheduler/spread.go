@@ -21,8 +21,13 @@ type spreadConstraint struct {
 	selector  labels.Selector // nil when workload counts instead
 	namespace string
 	workload  string
-	counts    map[string]int
-	min       int
+	// perNode: the key is the hostname, each node is its own domain and
+	// its count is read from the node when needed, not kept in counts
+	// (5,000 map entries per decision cost more than the decision).
+	perNode bool
+	counts  map[string]int
+	domains int
+	min     int
 }
 
 // count returns how many pods on n the constraint selects.
@@ -38,6 +43,19 @@ func (sc *spreadConstraint) count(n *NodeInfo) int {
 		}
 	}
 	return k
+}
+
+// domainCount returns the count of n's domain, false if n has no value
+// for the key.
+func (sc *spreadConstraint) domainCount(n *NodeInfo) (int, bool) {
+	if sc.perNode {
+		return sc.count(n), true
+	}
+	v, ok := topologyValue(n, sc.key)
+	if !ok {
+		return 0, false
+	}
+	return sc.counts[v], true
 }
 
 // spreadState is every constraint of one kind (DoNotSchedule or
@@ -78,6 +96,9 @@ func newSpreadState(c *cycle, kind v1.UnsatisfiableConstraintAction) *spreadStat
 		cs = append(cs, sc)
 	}
 	if kind == v1.ScheduleAnyway && len(pod.Spec.TopologySpreadConstraints) == 0 && c.pod.Workload != "" {
+		if st := c.defaultSpread(); st != nil {
+			return st
+		}
 		for _, d := range []struct {
 			key  string
 			skew int32
@@ -89,36 +110,64 @@ func newSpreadState(c *cycle, kind v1.UnsatisfiableConstraintAction) *spreadStat
 		return nil
 	}
 	for _, sc := range cs {
+		sc.perNode = sc.key == v1.LabelHostname
 		sc.counts = map[string]int{}
+		sc.min = math.MaxInt
 	}
 	for _, n := range c.snap.Nodes() {
 		if n.Node == nil || !c.spreadEligible(n) {
 			continue
 		}
 		for _, sc := range cs {
-			v, ok := topologyValue(n.Node, sc.key)
-			if !ok {
+			if sc.perNode {
+				sc.domains++
+				if kind == v1.DoNotSchedule {
+					sc.min = min(sc.min, sc.count(n))
+				}
 				continue
 			}
-			sc.counts[v] += sc.count(n)
+			if v, ok := topologyValue(n, sc.key); ok {
+				sc.counts[v] += sc.count(n)
+			}
 		}
 	}
 	st := &spreadState{}
 	for _, sc := range cs {
-		if len(sc.counts) == 0 {
+		if !sc.perNode {
+			sc.domains = len(sc.counts)
+			for _, k := range sc.counts {
+				sc.min = min(sc.min, k)
+			}
+		}
+		if sc.domains == 0 {
 			continue // no node has the key: the constraint cannot discriminate
 		}
-		sc.min = math.MaxInt
-		for _, k := range sc.counts {
-			sc.min = min(sc.min, k)
-		}
-		if int32(len(sc.counts)) < sc.minDomains {
+		if int32(sc.domains) < sc.minDomains {
 			sc.min = 0
 		}
 		st.constraints = append(st.constraints, sc)
 	}
 	if len(st.constraints) == 0 {
 		return nil
+	}
+	return st
+}
+
+// defaultSpread builds the default spreading constraints from the
+// snapshot's workload indexes, without walking the nodes; nil when the
+// pod's node affinity narrows the eligible nodes (then the general path
+// counts only those).
+func (c *cycle) defaultSpread() *spreadState {
+	if c.hasNodeAffinity {
+		return nil
+	}
+	w := c.pod.Workload
+	st := &spreadState{}
+	st.constraints = append(st.constraints, &spreadConstraint{key: v1.LabelHostname, maxSkew: defaultHostnameSkew,
+		workload: w, selfMatch: 1, perNode: true, domains: c.snap.NumNodes()})
+	if zones := len(c.snap.zoneNodes); zones > 0 {
+		st.constraints = append(st.constraints, &spreadConstraint{key: v1.LabelTopologyZone, maxSkew: defaultZoneSkew,
+			workload: w, selfMatch: 1, counts: c.snap.workloadZones[w], domains: zones})
 	}
 	return st
 }
@@ -163,11 +212,11 @@ func checkSpread(c *cycle, n *NodeInfo) []string {
 		return nil
 	}
 	for _, sc := range c.hardSpread.constraints {
-		v, ok := topologyValue(n.Node, sc.key)
+		k, ok := sc.domainCount(n)
 		if !ok {
 			return []string{reasonSpreadLabel}
 		}
-		if sc.counts[v]+sc.selfMatch-sc.min > int(sc.maxSkew) {
+		if k+sc.selfMatch-sc.min > int(sc.maxSkew) {
 			return []string{reasonSpread}
 		}
 	}
@@ -186,10 +235,10 @@ func scoreSpread(c *cycle, nodes []*NodeInfo, out []int64) bool {
 	}
 	raw := make([]float64, len(nodes))
 	for _, sc := range st.constraints {
-		w := math.Log(float64(len(sc.counts) + 2))
+		w := math.Log(float64(sc.domains + 2))
 		for i, n := range nodes {
-			if v, ok := topologyValue(n.Node, sc.key); ok {
-				raw[i] += float64(sc.counts[v]+int(sc.maxSkew)-1) * w
+			if k, ok := sc.domainCount(n); ok {
+				raw[i] += float64(k+int(sc.maxSkew)-1) * w
 			}
 		}
 	}
