@@ -87,7 +87,8 @@ func TestRulesCatchViolations(t *testing.T) {
 			m + "scheduler/loop": {m + "apiserver"},
 			m + "apiserver":      {m + "fsm/raftstore"},
 			m + "fsm/raftstore":  {m + "fsm"},
-		}, []string{"scheduler/loop → " + m + "apiserver → " + m + "fsm/raftstore"}},
+		}, []string{"scheduler/loop → " + m + "apiserver → " + m + "fsm/raftstore", "scheduler/loop → " + m + "apiserver"}},
+		{"scheduler imports server", map[string][]string{m + "scheduler": {m + "server"}}, []string{"scheduler → " + m + "server"}},
 		{"worker imports fsm", map[string][]string{m + "worker": {m + "fsm"}}, []string{"worker → " + m + "fsm"}},
 		{"fsm imports the clock package of another module", map[string][]string{
 			m + "fsm": {"github.com/benbjohnson/clock", raft + "/extra"},

@@ -168,6 +168,22 @@ func rules() []rule {
 			}
 			return bad
 		}},
+		{"API consumers never depend on apiserver or server", func(g graph) []string {
+			// They see the cluster through the Kubernetes API with
+			// client-go, as Kubernetes components do; tests may import
+			// testcluster, which is why only non-test deps are checked.
+			var bad []string
+			for _, p := range g.ownPackages() {
+				if !underAny(p.ImportPath, module+"/scheduler", module+"/controller", module+"/worker", module+"/netproxy") {
+					continue
+				}
+				isServer := func(d string) bool { return underAny(d, module+"/apiserver", module+"/server") }
+				if slices.ContainsFunc(p.Deps, isServer) {
+					bad = append(bad, g.chain(p.ImportPath, isServer))
+				}
+			}
+			return bad
+		}},
 		{"gossip does not depend on config", func(g graph) []string {
 			var bad []string
 			for _, p := range g.ownPackages() {
