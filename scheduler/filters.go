@@ -45,7 +45,7 @@ var filters = []filter{
 	{"NodePorts", true, checkPorts},
 	{"NodeResourcesFit", true, checkResources},
 	{"PodTopologySpread", false, checkSpread},
-	{"InterPodAffinity", true, checkInterPodAffinity},
+	{"InterPodAffinity", false, checkInterPodAffinity},
 }
 
 // checkReady refuses a node whose Ready condition is not True. (Kubernetes
