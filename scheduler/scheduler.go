@@ -30,7 +30,8 @@ type Config struct {
 	// Recorder receives Scheduled and FailedScheduling events; nil drops
 	// them.
 	Recorder record.EventRecorder
-	Log      *slog.Logger
+	// Log should carry the component attribute (the leader seam's does).
+	Log *slog.Logger
 	// Rand breaks ties between equally good nodes; nil seeds one from
 	// crypto/rand. Tests inject a seeded one.
 	Rand *rand.Rand
@@ -83,7 +84,7 @@ func New(cfg Config) *Scheduler {
 	s := &Scheduler{
 		client:   cfg.Client,
 		recorder: recorder,
-		log:      cfg.Log.With("component", "scheduler"),
+		log:      cfg.Log,
 		placer:   NewPlacer(rng),
 		cache:    newCache(cmp.Or(cfg.AssumeTTL, 30*time.Second), now),
 		queue:    newQueue(now),

@@ -3,62 +3,23 @@ package testcluster_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"math/rand/v2"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/tools/record"
 
-	"github.com/skiffhq/skiff/scheduler"
 	"github.com/skiffhq/skiff/testcluster"
 )
-
-// runScheduler runs a scheduler over kc until the test ends (or stop is
-// called), as the leader seam would: informers from one shared factory
-// started after New, events through a broadcaster to the API.
-func runScheduler(t *testing.T, kc kubernetes.Interface, seed uint64) (stop func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	bc := record.NewBroadcaster(record.WithContext(ctx))
-	bc.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kc.CoreV1().Events("")})
-	rec := bc.NewRecorder(scheme.Scheme, corev1.EventSource{Component: scheduler.Name})
-	factory := informers.NewSharedInformerFactory(kc, 0)
-	s := scheduler.New(scheduler.Config{Client: kc, Informers: factory, Recorder: rec, Log: slog.New(slog.DiscardHandler),
-		Rand: rand.New(rand.NewPCG(seed, seed))})
-	factory.Start(ctx.Done())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("scheduler Run: %v", err)
-		}
-		factory.Shutdown()
-		bc.Shutdown()
-	}
-	t.Cleanup(stop)
-	return stop
-}
 
 // schedNode is a Ready node with the given cpu (millicores) and 4 GiB.
 func schedNode(name string, milliCPU int64, opts ...func(*corev1.Node)) *corev1.Node {
 	n := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{corev1.LabelHostname: name}},
 		Status: corev1.NodeStatus{
-			Capacity:    corev1.ResourceList{},
+			Capacity: corev1.ResourceList{},
 			Allocatable: corev1.ResourceList{
 				corev1.ResourceCPU:    *resource.NewMilliQuantity(milliCPU, resource.DecimalSI),
 				corev1.ResourceMemory: resource.MustParse("4Gi"),
@@ -161,7 +122,11 @@ func checkNoOvercommit(t *testing.T, nodes []*corev1.Node, pods []corev1.Pod) ma
 	return count
 }
 
-// TestSchedulerBindsPods runs the scheduler against a real three-server
+// The scheduler tests use the scheduler every server registers as a
+// leader component (server/components.go): it runs on the Raft leader
+// with the seam's fenced client, as in production.
+
+// TestSchedulerBindsPods runs the scheduler in a real three-server
 // cluster: 40 pods are bound across 4 nodes through pods/binding with no
 // node overcommitted (they fill the cluster exactly), a 41st pod that
 // fits nowhere is reported Unschedulable, and a node added later lets it
@@ -180,7 +145,6 @@ func TestSchedulerBindsPods(t *testing.T) {
 		nodes = append(nodes, schedNode(fmt.Sprintf("worker-%d", i), 1000))
 	}
 	createNodes(t, ctx, kc, nodes...)
-	runScheduler(t, kc, 1)
 
 	for i := range 40 {
 		if _, err := kc.CoreV1().Pods(ns).Create(ctx, schedPod(ns, fmt.Sprintf("p%02d", i), 100), metav1.CreateOptions{}); err != nil {
@@ -255,7 +219,6 @@ func TestSchedulerUnschedulableMessage(t *testing.T) {
 	}
 	createNodes(t, ctx, kc, schedNode("small-0", 500), schedNode("small-1", 500), schedNode("small-2", 500),
 		schedNode("gpu-0", 8000, gpu), schedNode("gpu-1", 8000, gpu))
-	runScheduler(t, kc, 2)
 	if _, err := kc.CoreV1().Pods(ns).Create(ctx, schedPod(ns, "big", 1000), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +255,6 @@ func TestSchedulerCordon(t *testing.T) {
 	kc := kubeClient(t, c, leader)
 	ns := kubeNamespace(t, ctx, kc)
 	createNodes(t, ctx, kc, schedNode("a", 4000), schedNode("b", 4000), schedNode("c", 4000))
-	runScheduler(t, kc, 3)
 
 	n, err := kc.CoreV1().Nodes().Get(ctx, "a", metav1.GetOptions{})
 	if err != nil {
