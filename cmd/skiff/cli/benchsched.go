@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
@@ -177,8 +178,10 @@ func benchScheduler(ctx context.Context, e env, o benchSchedOptions) error {
 		}()
 	}
 	if err := parallel(ctx, o.clients, o.nodes, func(c, i int) error {
-		_, err := cs[c%len(cs)].CoreV1().Nodes().Create(ctx, r.node(i), metav1.CreateOptions{})
-		return err
+		return createRetrying(ctx, func() error {
+			_, err := cs[c%len(cs)].CoreV1().Nodes().Create(ctx, r.node(i), metav1.CreateOptions{})
+			return err
+		})
 	}); err != nil {
 		return fmt.Errorf("create nodes: %w", err)
 	}
@@ -220,8 +223,10 @@ func benchScheduler(ctx context.Context, e env, o benchSchedOptions) error {
 	start := time.Now()
 	if err := parallel(ctx, o.clients, o.pods, func(c, i int) error {
 		created[i] = time.Now()
-		_, err := cs[c%len(cs)].CoreV1().Pods(o.namespace).Create(ctx, r.pod(i), metav1.CreateOptions{})
-		return err
+		return createRetrying(ctx, func() error {
+			_, err := cs[c%len(cs)].CoreV1().Pods(o.namespace).Create(ctx, r.pod(i), metav1.CreateOptions{})
+			return err
+		})
 	}); err != nil {
 		return fmt.Errorf("create pods: %w", err)
 	}
@@ -256,6 +261,30 @@ func benchScheduler(ctx context.Context, e env, o benchSchedOptions) error {
 		return fmt.Errorf("%d of %d pods bound within --timeout %s", len(lat), o.pods, o.timeout)
 	}
 	return nil
+}
+
+// createRetrying calls create (or any write) until it succeeds, up to 5
+// times while the API answers that it is busy (a write that timed out,
+// 429): a real client retries those. AlreadyExists after a retry means the earlier attempt
+// got through. A pod's latency is counted from its first attempt.
+func createRetrying(ctx context.Context, create func() error) error {
+	pause := 100 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		err := create()
+		switch {
+		case err == nil, attempt > 0 && apierrors.IsAlreadyExists(err):
+			return nil
+		case attempt < 4 && (apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err)):
+		default:
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		pause *= 2
+	}
 }
 
 // parallel runs f for i in [0, n) on clients goroutines (f gets the
@@ -295,8 +324,12 @@ func cleanupSchedRun(ctx context.Context, cs []*kubernetes.Clientset, r benchSch
 	defer cancel()
 	sel := metav1.ListOptions{LabelSelector: benchLabel + "=" + r.id}
 	c := cs[0].CoreV1()
-	errPods := c.Pods(r.o.namespace).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}, sel)
-	errNodes := c.Nodes().DeleteCollection(ctx, metav1.DeleteOptions{}, sel)
+	// A DeleteCollection that times out has deleted part of the run;
+	// calling it again deletes the rest.
+	errPods := createRetrying(ctx, func() error {
+		return c.Pods(r.o.namespace).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}, sel)
+	})
+	errNodes := createRetrying(ctx, func() error { return c.Nodes().DeleteCollection(ctx, metav1.DeleteOptions{}, sel) })
 	if err := errors.Join(errPods, errNodes); err != nil {
 		return fmt.Errorf("delete the run's objects (kubectl delete pods,nodes -l %s=%s): %w", benchLabel, r.id, err)
 	}
