@@ -25,6 +25,20 @@ const (
 	reasonUntoleratedTaint = "node(s) had untolerated taint {%s: %s}"
 )
 
+// One-reason answers, shared so a failing node costs no allocation.
+// Callers never modify a returned reason slice.
+var (
+	failNotReady        = []string{reasonNotReady}
+	failUnschedulable   = []string{reasonUnschedulable}
+	failNodeAffinity    = []string{reasonNodeAffinity}
+	failPorts           = []string{reasonPorts}
+	failSpread          = []string{reasonSpread}
+	failSpreadLabel     = []string{reasonSpreadLabel}
+	failExistingAntiAff = []string{reasonExistingAntiAff}
+	failPodAffinity     = []string{reasonPodAffinity}
+	failPodAntiAffinity = []string{reasonPodAntiAffinity}
+)
+
 // filter is one feasibility check. check returns nil when the node fits,
 // or the reasons it does not. resolvable says whether evicting pods from
 // the node could make it fit (preemption only considers those nodes).
@@ -54,7 +68,7 @@ var filters = []filter{
 // is set.)
 func checkReady(_ *cycle, n *NodeInfo) []string {
 	if !n.ready {
-		return []string{reasonNotReady}
+		return failNotReady
 	}
 	return nil
 }
@@ -70,21 +84,36 @@ func checkUnschedulable(c *cycle, n *NodeInfo) []string {
 	if corev1helpers.TolerationsTolerateTaint(logr.Discard(), c.pod.Pod.Spec.Tolerations, &unschedulableTaint, false) {
 		return nil
 	}
-	return []string{reasonUnschedulable}
+	return failUnschedulable
 }
 
 func checkTaints(c *cycle, n *NodeInfo) []string {
-	if len(n.Node.Spec.Taints) == 0 {
-		return nil
+	for i := range n.Node.Spec.Taints {
+		t := &n.Node.Spec.Taints[i]
+		if t.Effect != v1.TaintEffectNoSchedule && t.Effect != v1.TaintEffectNoExecute {
+			continue
+		}
+		if corev1helpers.TolerationsTolerateTaint(logr.Discard(), c.pod.Pod.Spec.Tolerations, t, false) {
+			continue
+		}
+		return c.taintReason(t)
 	}
-	taint, bad := corev1helpers.FindMatchingUntoleratedTaint(logr.Discard(), n.Node.Spec.Taints, c.pod.Pod.Spec.Tolerations,
-		func(t *v1.Taint) bool {
-			return t.Effect == v1.TaintEffectNoSchedule || t.Effect == v1.TaintEffectNoExecute
-		}, false)
-	if !bad {
-		return nil
+	return nil
+}
+
+// taintReason returns the reason for an untolerated taint, formatted once
+// per cycle and taint.
+func (c *cycle) taintReason(t *v1.Taint) []string {
+	k := v1.Taint{Key: t.Key, Value: t.Value}
+	if r, ok := c.taintReasons[k]; ok {
+		return r
 	}
-	return []string{fmt.Sprintf(reasonUntoleratedTaint, taint.Key, taint.Value)}
+	if c.taintReasons == nil {
+		c.taintReasons = map[v1.Taint][]string{}
+	}
+	r := []string{fmt.Sprintf(reasonUntoleratedTaint, t.Key, t.Value)}
+	c.taintReasons[k] = r
+	return r
 }
 
 func checkNodeAffinity(c *cycle, n *NodeInfo) []string {
@@ -94,7 +123,7 @@ func checkNodeAffinity(c *cycle, n *NodeInfo) []string {
 	if ok, _ := c.nodeAffinity.Match(n.Node); ok {
 		return nil
 	}
-	return []string{reasonNodeAffinity}
+	return failNodeAffinity
 }
 
 func checkPorts(c *cycle, n *NodeInfo) []string {
@@ -105,7 +134,7 @@ func checkPorts(c *cycle, n *NodeInfo) []string {
 		for _, a := range other.Ports {
 			for _, b := range c.pod.Ports {
 				if a.conflicts(b) {
-					return []string{reasonPorts}
+					return failPorts
 				}
 			}
 		}

@@ -83,14 +83,14 @@ func checkInterPodAffinity(c *cycle, n *NodeInfo) []string {
 	}
 	for _, k := range st.existingAntiKeys {
 		if v, ok := topologyValue(n, k); ok && st.existingAnti[topoPair{k, v}] > 0 {
-			return []string{reasonExistingAntiAff}
+			return failExistingAntiAff
 		}
 	}
 	for i := range c.pod.requiredAffinity {
 		t := &c.pod.requiredAffinity[i]
 		v, ok := topologyValue(n, t.topologyKey)
 		if !ok || (st.affinity[topoPair{t.topologyKey, v}] == 0 && !st.selfAffinity) {
-			return []string{reasonPodAffinity}
+			return failPodAffinity
 		}
 	}
 	for i := range c.pod.requiredAntiAffinity {
@@ -100,13 +100,13 @@ func checkInterPodAffinity(c *cycle, n *NodeInfo) []string {
 			// less than counting every pod of the cluster up front.
 			for _, ex := range n.Pods {
 				if t.matches(ex.Pod) {
-					return []string{reasonPodAntiAffinity}
+					return failPodAntiAffinity
 				}
 			}
 			continue
 		}
 		if v, ok := topologyValue(n, t.topologyKey); ok && st.anti[topoPair{t.topologyKey, v}] > 0 {
-			return []string{reasonPodAntiAffinity}
+			return failPodAntiAffinity
 		}
 	}
 	return nil

@@ -16,6 +16,7 @@ type cycle struct {
 	nodeAffinity    nodeaffinity.RequiredNodeAffinity
 	hardSpread      *spreadState
 	affinity        *affinityState
+	taintReasons    map[v1.Taint][]string
 }
 
 func newCycle(pi *PodInfo, s *Snapshot) *cycle {
@@ -94,10 +95,15 @@ func (p *Placer) PlaceInfo(pi *PodInfo, s *Snapshot) (Decision, error) {
 		}
 		evaluated++
 		if f, ok := c.filter(n); !ok {
-			failed = append(failed, f)
+			// Why nodes failed matters only if none fits: once one
+			// does, failures are no longer kept.
+			if len(feasible) == 0 {
+				failed = append(failed, f)
+			}
 			continue
 		}
 		feasible = append(feasible, n)
+		failed = nil
 	}
 	p.next = start + i
 	if len(feasible) == 0 {

@@ -121,6 +121,9 @@ type Snapshot struct {
 	// per zone, so default spreading does not walk every node.
 	zoneNodes     map[string]int
 	workloadZones map[string]map[string]int
+	// selIndex holds the pod counts of recently used spread selectors.
+	selIndex map[string]*selectorCounts
+	useClock uint64
 	// affinityPods counts pods with pod (anti-)affinity terms anywhere,
 	// so placement skips the search for them when there are none.
 	affinityPods int
@@ -195,6 +198,7 @@ func (n *NodeInfo) zone() (string, bool) {
 // zoneOut takes n and its pods out of the zone indexes; zoneIn puts them
 // back. Around a change of n's Node they keep the indexes exact.
 func (s *Snapshot) zoneOut(n *NodeInfo) {
+	s.indexZone(n, -1)
 	z, ok := n.zone()
 	if !ok {
 		return
@@ -208,6 +212,7 @@ func (s *Snapshot) zoneOut(n *NodeInfo) {
 }
 
 func (s *Snapshot) zoneIn(n *NodeInfo) {
+	s.indexZone(n, 1)
 	z, ok := n.zone()
 	if !ok {
 		return
@@ -270,6 +275,7 @@ func (s *Snapshot) AddPod(pi *PodInfo, nodeName string) {
 	}
 	ni := s.entry(nodeName)
 	ni.addPod(pi)
+	s.indexPod(pi, ni, 1)
 	if z, ok := ni.zone(); ok && pi.Workload != "" {
 		s.addWorkloadZone(pi.Workload, z, 1)
 	}
@@ -282,6 +288,7 @@ func (s *Snapshot) RemovePod(key, nodeName string) {
 		return
 	}
 	if pi := ni.removePod(key); pi != nil {
+		s.indexPod(pi, ni, -1)
 		if pi.hasAffinity() {
 			s.affinityPods--
 		}

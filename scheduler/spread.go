@@ -25,6 +25,9 @@ type spreadConstraint struct {
 	// its count is read from the node when needed, not kept in counts
 	// (5,000 map entries per decision cost more than the decision).
 	perNode bool
+	// index, when set, holds this constraint's counts already (hostname
+	// or zone key, every node eligible): no walk over the pods.
+	index   *selectorCounts
 	counts  map[string]int
 	domains int
 	min     int
@@ -34,6 +37,9 @@ type spreadConstraint struct {
 func (sc *spreadConstraint) count(n *NodeInfo) int {
 	if sc.selector == nil {
 		return n.workloads[sc.workload]
+	}
+	if sc.index != nil {
+		return sc.index.perNode[n.name]
 	}
 	k := 0
 	for _, pi := range n.Pods {
@@ -109,16 +115,28 @@ func newSpreadState(c *cycle, kind v1.UnsatisfiableConstraintAction) *spreadStat
 	if len(cs) == 0 {
 		return nil
 	}
+	walk := false
 	for _, sc := range cs {
 		sc.perNode = sc.key == v1.LabelHostname
 		sc.counts = map[string]int{}
 		sc.min = math.MaxInt
+		if sc.selector != nil && !c.hasNodeAffinity && (sc.perNode || sc.key == v1.LabelTopologyZone) {
+			c.indexedSpread(sc, kind)
+		} else {
+			walk = true
+		}
 	}
 	for _, n := range c.snap.Nodes() {
+		if !walk {
+			break
+		}
 		if n.Node == nil || !c.spreadEligible(n) {
 			continue
 		}
 		for _, sc := range cs {
+			if sc.index != nil {
+				continue
+			}
 			if sc.perNode {
 				sc.domains++
 				if kind == v1.DoNotSchedule {
@@ -133,7 +151,7 @@ func newSpreadState(c *cycle, kind v1.UnsatisfiableConstraintAction) *spreadStat
 	}
 	st := &spreadState{}
 	for _, sc := range cs {
-		if !sc.perNode {
+		if !sc.perNode && sc.index == nil {
 			sc.domains = len(sc.counts)
 			for _, k := range sc.counts {
 				sc.min = min(sc.min, k)
@@ -170,6 +188,36 @@ func (c *cycle) defaultSpread() *spreadState {
 			workload: w, selfMatch: 1, counts: c.snap.workloadZones[w], domains: zones})
 	}
 	return st
+}
+
+// indexedSpread fills a hostname or zone constraint from the snapshot's
+// selector index. Every node is eligible (the pod has no node affinity).
+func (c *cycle) indexedSpread(sc *spreadConstraint, kind v1.UnsatisfiableConstraintAction) {
+	idx := c.snap.selectorIndex(sc.namespace, sc.selector)
+	sc.index = idx
+	if sc.perNode {
+		sc.domains = c.snap.NumNodes()
+		if kind != v1.DoNotSchedule {
+			return
+		}
+		// The smallest count is 0 unless every node holds a selected pod.
+		holding := 0
+		for name, k := range idx.perNode {
+			if n := c.snap.Get(name); n != nil && n.Node != nil {
+				holding++
+				sc.min = min(sc.min, k)
+			}
+		}
+		if holding < sc.domains {
+			sc.min = 0
+		}
+		return
+	}
+	sc.counts = idx.perZone // read only
+	sc.domains = len(c.snap.zoneNodes)
+	for z := range c.snap.zoneNodes {
+		sc.min = min(sc.min, idx.perZone[z])
+	}
 }
 
 // spreadEligible reports whether a node's pods count towards spreading:
@@ -214,10 +262,10 @@ func checkSpread(c *cycle, n *NodeInfo) []string {
 	for _, sc := range c.hardSpread.constraints {
 		k, ok := sc.domainCount(n)
 		if !ok {
-			return []string{reasonSpreadLabel}
+			return failSpreadLabel
 		}
 		if k+sc.selfMatch-sc.min > int(sc.maxSkew) {
-			return []string{reasonSpread}
+			return failSpread
 		}
 	}
 	return nil
