@@ -61,15 +61,20 @@ func selectVictims(c *cycle, n *NodeInfo) ([]*PodInfo, bool) {
 	trial := &NodeInfo{Node: n.Node, name: n.name, Allocatable: n.Allocatable, ready: n.ready,
 		hostname: n.hostname, zoneValue: n.zoneValue, hasZone: n.hasZone, images: n.images}
 	var lower []*PodInfo
+	leaving := 0
 	for _, p := range n.Pods {
 		switch {
 		case p.Pod.DeletionTimestamp != nil:
 			// Already leaving: counts as gone, is no one's victim.
+			leaving++
 		case p.Priority < c.pod.Priority:
 			lower = append(lower, p)
 		default:
 			trial.addPod(p)
 		}
+	}
+	if len(lower) == 0 && leaving == 0 {
+		return nil, false // nothing here may go: the node stays as it failed
 	}
 	if _, ok := c.filter(trial); !ok {
 		return nil, false

@@ -292,3 +292,61 @@ func TestSchedulerCordon(t *testing.T) {
 		}
 	}
 }
+
+// TestSchedulerPreemption fills a node with a low-priority pod, then asks
+// for a high-priority pod that fits only in its place: the low one is
+// deleted gracefully, the high one is nominated to the node, and once the
+// deletion completes (here by the test, as a worker would) it is bound
+// there. A pod of equal priority is never evicted.
+func TestSchedulerPreemption(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{})
+	ctx := testContext(t, 120*time.Second)
+	leader, err := c.Leader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := kubeClient(t, c, leader)
+	ns := kubeNamespace(t, ctx, kc)
+	createNodes(t, ctx, kc, schedNode("only", 1000))
+	withPriority := func(p *corev1.Pod, v int32) *corev1.Pod { p.Spec.Priority = &v; return p }
+	for _, p := range []*corev1.Pod{withPriority(schedPod(ns, "low", 600), 1), withPriority(schedPod(ns, "peer", 300), 10)} {
+		if _, err := kc.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitPods(t, ctx, kc, ns, "low and peer bound", allBound)
+	if _, err := kc.CoreV1().Pods(ns).Create(ctx, withPriority(schedPod(ns, "high", 600), 10), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pods := waitPods(t, ctx, kc, ns, "low evicted and high nominated", func(ps []corev1.Pod) bool {
+		var lowLeaving, nominated bool
+		for _, p := range ps {
+			switch p.Name {
+			case "low":
+				lowLeaving = p.DeletionTimestamp != nil
+			case "high":
+				nominated = p.Status.NominatedNodeName == "only"
+			}
+		}
+		return lowLeaving && nominated
+	})
+	for _, p := range pods {
+		if p.Name == "peer" && p.DeletionTimestamp != nil {
+			t.Fatal("a pod of equal priority was evicted")
+		}
+	}
+	// The node's worker would confirm the deletion once the containers
+	// stopped; the test does it.
+	zero := int64(0)
+	if err := kc.CoreV1().Pods(ns).Delete(ctx, "low", metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	waitPods(t, ctx, kc, ns, "high bound in low's place", func(ps []corev1.Pod) bool {
+		for _, p := range ps {
+			if p.Name == "high" {
+				return p.Spec.NodeName == "only"
+			}
+		}
+		return false
+	})
+}
