@@ -36,6 +36,9 @@ type Chain struct {
 	Name  string
 	Base  *Hook
 	Rules []Rule
+	// Observed holds the rule hashes of a chain read from the kernel,
+	// whose rules are not parsed back; nil for generated chains.
+	Observed []string
 }
 
 // Rule is a sequence of statements, as nft prints a rule.
@@ -81,7 +84,7 @@ func (k KeyKind) String() string {
 	case KeyProtoPort:
 		return "inet_proto . inet_service"
 	case KeyIndex:
-		return "integer"
+		return "mark"
 	case KeyAddr:
 		return "ipv4_addr"
 	}
