@@ -98,7 +98,9 @@ func (MatchNew) String() string { return "ct state new" }
 // MatchMarkClear matches when none of Bits is set in the packet mark.
 type MatchMarkClear struct{ Bits uint32 }
 
-func (m MatchMarkClear) String() string { return fmt.Sprintf("meta mark & 0x%08x == 0x00000000", m.Bits) }
+func (m MatchMarkClear) String() string {
+	return fmt.Sprintf("meta mark & 0x%08x == 0x00000000", m.Bits)
+}
 
 // SetMark ORs (Xor false) or XORs Bits into the packet mark.
 type SetMark struct {
