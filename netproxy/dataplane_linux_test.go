@@ -38,7 +38,7 @@ type testNet struct {
 	clientGW     netip.Addr // the node's address on the client link
 }
 
-func requireNetns(t *testing.T) {
+func requireNetns(t testing.TB) {
 	t.Helper()
 	if err := netns.Supported(); err != nil {
 		if os.Getenv("SKIFF_REQUIRE_WORKER") == "1" {
@@ -48,7 +48,7 @@ func requireNetns(t *testing.T) {
 	}
 }
 
-func mustNS(t *testing.T) *netns.NS {
+func mustNS(t testing.TB) *netns.NS {
 	t.Helper()
 	ns, err := netns.New()
 	if err != nil {
@@ -58,7 +58,7 @@ func mustNS(t *testing.T) *netns.NS {
 	return ns
 }
 
-func newTestNet(t *testing.T, pods int) *testNet {
+func newTestNet(t testing.TB, pods int) *testNet {
 	n := &testNet{node: mustNS(t), client: mustNS(t), clientGW: netip.MustParseAddr("198.19.100.1")}
 	if err := n.node.Sysctl("net.ipv4.ip_forward", "1"); err != nil {
 		t.Fatal(err)
@@ -91,7 +91,7 @@ func newTestNet(t *testing.T, pods int) *testNet {
 
 // serve starts an HTTP server in every pod that answers with the pod's
 // index, and stops them when the test ends.
-func (n *testNet) serve(t *testing.T) {
+func (n *testNet) serve(t testing.TB) {
 	for i, p := range n.pods {
 		var ln net.Listener
 		if err := p.Do(func() (err error) {
@@ -132,7 +132,7 @@ func get(c *http.Client, url string) (string, error) {
 }
 
 // spread makes n requests and counts the answers per pod.
-func spread(t *testing.T, c *http.Client, url string, n int) map[string]int {
+func spread(t testing.TB, c *http.Client, url string, n int) map[string]int {
 	t.Helper()
 	got := map[string]int{}
 	for range n {
@@ -145,7 +145,7 @@ func spread(t *testing.T, c *http.Client, url string, n int) map[string]int {
 	return got
 }
 
-func startProxier(t *testing.T, ctx context.Context, cs kubernetes.Interface, n *testNet, keep bool) (*netproxy.Proxier, func() error) {
+func startProxier(t testing.TB, ctx context.Context, cs kubernetes.Interface, n *testNet, keep bool) (*netproxy.Proxier, func() error) {
 	t.Helper()
 	p, err := netproxy.New(netproxy.Config{
 		Client: cs, NodeName: "node-a", PodCIDR: netip.MustParsePrefix("198.18.0.0/16"),
@@ -162,7 +162,7 @@ func startProxier(t *testing.T, ctx context.Context, cs kubernetes.Interface, n 
 	return p, func() error { cancel(); wg.Wait(); return runErr }
 }
 
-func waitSynced(t *testing.T, ctx context.Context, p *netproxy.Proxier, after int) {
+func waitSynced(t testing.TB, ctx context.Context, p *netproxy.Proxier, after int) {
 	t.Helper()
 	err := testcluster.WaitFor(ctx, func() bool { _, n := p.LastStats(); return n > after })
 	if err != nil {

@@ -114,7 +114,7 @@ func rules() []rule {
 		{"API consumers never depend on fsm", func(g graph) []string {
 			var bad []string
 			for _, p := range g.ownPackages() {
-				if !underAny(p.ImportPath, module+"/scheduler", module+"/controller", module+"/worker", module+"/netproxy") {
+				if !underAny(p.ImportPath, module+"/scheduler", module+"/controller", module+"/worker", module+"/netproxy", module+"/dns") {
 					continue
 				}
 				isFSM := func(d string) bool { return under(d, module+"/fsm") }
