@@ -14,10 +14,10 @@ import (
 // Limits the kubelet applies to a pod's resolv.conf (glibc's own limits
 // as Kubernetes relaxed them).
 const (
-	maxNameservers  = 3
-	maxSearch       = 32
-	maxSearchChars  = 2048
-	clusterNdots    = "ndots:5"
+	maxNameservers = 3
+	maxSearch      = 32
+	maxSearchChars = 2048
+	clusterNdots   = "ndots:5"
 )
 
 // resolvFile is the part of a resolv.conf ResolvConf reads.

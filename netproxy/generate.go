@@ -39,12 +39,7 @@ type NodeInfo struct {
 // Generate returns the table content that serves ports on node. It is a
 // pure function: the same input gives the same Model.
 func Generate(ports []ServicePort, node NodeInfo) *Model {
-	m := NewModel()
-	addFixed(m)
-	for i := range ports {
-		addServicePort(m, &ports[i], node)
-	}
-	return m
+	return NewGenerator(node).Generate(ports)
 }
 
 func goTo(c string) Verdict { return Verdict{Kind: Goto, Chain: c} }

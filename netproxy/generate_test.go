@@ -148,3 +148,17 @@ func TestGenerateIsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestGeneratorMatchesGenerate checks that the memoising Generator gives
+// what the pure function gives across a sequence of changes.
+func TestGeneratorMatchesGenerate(t *testing.T) {
+	node := NodeInfo{PodCIDR: netip.MustParsePrefix("10.244.0.0/16")}
+	g := NewGenerator(node)
+	ports := bigCluster(50, 3)
+	steps := [][]ServicePort{ports, replaceEndpoint(ports, 3, 9999), replaceEndpoint(ports, 4, 9998), ports[:10], ports}
+	for i, st := range steps {
+		if got, want := g.Generate(st).Render(), Generate(st, node).Render(); got != want {
+			t.Fatalf("step %d: Generator and Generate differ", i)
+		}
+	}
+}

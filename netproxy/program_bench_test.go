@@ -87,7 +87,8 @@ func BenchmarkProgram(b *testing.B) {
 	node := NodeInfo{PodCIDR: netip.MustParsePrefix("10.244.0.0/16")}
 	ports := bigCluster(1000, 10)
 	genStart := time.Now()
-	have := Generate(ports, node)
+	g := NewGenerator(node)
+	have := g.Generate(ports)
 	gen := time.Since(genStart)
 	start := time.Now()
 	st, err := tb.apply(Diff(NewModel(), have), have, true)
@@ -110,7 +111,7 @@ func BenchmarkProgram(b *testing.B) {
 	var msgs, elems, rules int
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		want := Generate(replaceEndpoint(ports, i%1000, uint16(10000+i%2)), node)
+		want := g.Generate(replaceEndpoint(ports, i%1000, uint16(10000+i%2)))
 		st, err := tb.apply(Diff(have, want), want, false)
 		if err != nil {
 			b.Fatal(err)

@@ -54,6 +54,7 @@ type Proxier struct {
 	slices    discoverylisters.EndpointSliceLister
 	hasSynced []cache.InformerSynced
 	kick      chan struct{}
+	gen       *Generator // owned by the Run loop
 
 	mu    sync.Mutex
 	stats Stats // of the last sync, for tests and benchmarks
@@ -82,7 +83,8 @@ func New(cfg Config) (*Proxier, error) {
 	if f == nil {
 		f = informers.NewSharedInformerFactory(cfg.Client, 0)
 	}
-	p := &Proxier{cfg: cfg, log: cfg.Log.With("component", "netproxy"), factory: f, kick: make(chan struct{}, 1)}
+	p := &Proxier{cfg: cfg, log: cfg.Log.With("component", "netproxy"), factory: f, kick: make(chan struct{}, 1),
+		gen: NewGenerator(NodeInfo{PodCIDR: cfg.PodCIDR})}
 	si := f.Core().V1().Services()
 	ei := f.Discovery().V1().EndpointSlices()
 	h := cache.ResourceEventHandlerFuncs{
@@ -206,5 +208,5 @@ func (p *Proxier) desired() (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Generate(Translate(svcs, sl, p.cfg.NodeName), NodeInfo{PodCIDR: p.cfg.PodCIDR}), nil
+	return p.gen.Generate(Translate(svcs, sl, p.cfg.NodeName)), nil
 }
