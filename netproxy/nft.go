@@ -17,7 +17,7 @@ import (
 // opsPerBatch bounds one netlink transaction. A plan larger than this
 // (the first sync of a big cluster) is applied as several transactions
 // in dependency order; an endpoint change fits in one and is atomic.
-const opsPerBatch = 2000
+const opsPerBatch = 20000
 
 // elemsPerMsg bounds the elements of one set-element message.
 const elemsPerMsg = 500

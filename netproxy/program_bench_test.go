@@ -109,16 +109,23 @@ func BenchmarkProgram(b *testing.B) {
 		gen, scratch, st.Rules, st.Elements, st.Messages, st.Transactions, readBack)
 
 	var msgs, elems, rules int
+	var user, kernel time.Duration
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
+		t0 := time.Now()
 		want := g.Generate(replaceEndpoint(ports, i%1000, uint16(10000+i%2)))
-		st, err := tb.apply(Diff(have, want), want, false)
+		plan := Diff(have, want)
+		t1 := time.Now()
+		st, err := tb.apply(plan, want, false)
 		if err != nil {
 			b.Fatal(err)
 		}
+		user, kernel = user+t1.Sub(t0), kernel+time.Since(t1)
 		msgs, elems, rules = msgs+st.Messages, elems+st.Elements, rules+st.Rules
 		have = want
 	}
+	b.ReportMetric(user.Seconds()*1000/float64(b.N), "ms-generate+diff/change")
+	b.ReportMetric(kernel.Seconds()*1000/float64(b.N), "ms-netlink/change")
 	b.ReportMetric(scratch.Seconds()*1000, "ms-from-scratch")
 	b.ReportMetric(float64(msgs)/float64(b.N), "msgs/change")
 	b.ReportMetric(float64(elems)/float64(b.N), "elems/change")
