@@ -26,6 +26,9 @@ type SyncFunc func(ctx context.Context, key string) error
 // Run drains q with workers goroutines calling fn until ctx is
 // cancelled, then shuts q down and returns once every worker is done.
 func Run(ctx context.Context, q Queue, workers int, fn SyncFunc, log *slog.Logger) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
