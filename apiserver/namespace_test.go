@@ -41,8 +41,8 @@ func TestNamespaceDeletionWaitsForFinalize(t *testing.T) {
 		t.Fatalf("deleted namespace: deletionTimestamp %v phase %q, want set and Terminating", ns.DeletionTimestamp, ns.Status.Phase)
 	}
 	_, err = kc.CoreV1().ConfigMaps("team").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "late"}}, metav1.CreateOptions{})
-	if !apierrors.IsForbidden(err) {
-		t.Fatalf("create in a terminating namespace: %v, want Forbidden", err)
+	if !apierrors.IsForbidden(err) || !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+		t.Fatalf("create in a terminating namespace: %v, want Forbidden with cause NamespaceTerminating", err)
 	}
 	// An update of the main resource must not drop it while the finalizer
 	// is still there.

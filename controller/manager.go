@@ -11,7 +11,10 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/skiffhq/skiff/controller/deployment"
+	"github.com/skiffhq/skiff/controller/garbagecollector"
+	"github.com/skiffhq/skiff/controller/namespace"
 	"github.com/skiffhq/skiff/controller/replicaset"
+	"github.com/skiffhq/skiff/controller/serviceaccount"
 )
 
 // Config is what the controller manager needs: one client, one shared
@@ -46,6 +49,10 @@ func New(cfg Config) *Manager {
 	m := &Manager{log: cfg.Log.With("component", "controller-manager"), runners: map[string]Runner{}}
 	m.runners["replicaset"] = replicaset.New(replicaset.Config{Client: cfg.Client, Informers: cfg.Informers, Recorder: cfg.Recorder, Log: cfg.Log})
 	m.runners["deployment"] = deployment.New(deployment.Config{Client: cfg.Client, Informers: cfg.Informers, Recorder: cfg.Recorder, Log: cfg.Log})
+	m.runners["garbagecollector"] = garbagecollector.New(garbagecollector.Config{Client: cfg.Client, Informers: cfg.Informers, Recorder: cfg.Recorder, Log: cfg.Log,
+		TerminatedPodThreshold: cfg.TerminatedPodThreshold})
+	m.runners["namespace"] = namespace.New(namespace.Config{Client: cfg.Client, Informers: cfg.Informers, Recorder: cfg.Recorder, Log: cfg.Log})
+	m.runners["serviceaccount"] = serviceaccount.New(serviceaccount.Config{Client: cfg.Client, Informers: cfg.Informers, Log: cfg.Log})
 	return m
 }
 
