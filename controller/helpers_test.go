@@ -134,10 +134,17 @@ func newKubectl(t *testing.T, c *testcluster.Cluster, ns string) *kubectl {
 // it fails.
 func (k *kubectl) must(args ...string) string {
 	k.t.Helper()
+	return k.mustStdin("", args...)
+}
+
+// mustStdin is must with stdin.
+func (k *kubectl) mustStdin(stdin string, args ...string) string {
+	k.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, k.path, args...)
 	cmd.Env = k.env
+	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
