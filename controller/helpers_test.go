@@ -13,22 +13,17 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"k8s.io/client-go/tools/record"
 
-	"github.com/skiffhq/skiff/controller"
 	"github.com/skiffhq/skiff/controller/internal/podsim"
 	"github.com/skiffhq/skiff/testcluster"
 )
 
-// env is a three-server cluster with the controller manager running
-// against it (as the leader's runner would: one factory, started after
-// New) and an admin client.
+// env is a three-server cluster whose leader runs the controller manager
+// through the leadership seam (fenced clients of the controller role, one
+// shared informer factory), and an admin client of server 0.
 type env struct {
 	c  *testcluster.Cluster
 	kc kubernetes.Interface
@@ -36,31 +31,11 @@ type env struct {
 
 func startEnv(t testing.TB, ctx context.Context) *env {
 	t.Helper()
-	c := testcluster.Start(t, testcluster.Options{Servers: 3})
+	c := testcluster.Start(t, testcluster.Options{Servers: 3, Controllers: true})
 	kc, err := kubernetes.NewForConfig(c.RestConfig(0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := informers.NewSharedInformerFactory(kc, 0)
-	b := record.NewBroadcaster(record.WithContext(ctx))
-	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kc.CoreV1().Events("")})
-	m := controller.New(controller.Config{Client: kc, Informers: f, Recorder: b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "skiff-controller-manager"})})
-	ctx, cancel := context.WithCancel(ctx)
-	f.Start(ctx.Done())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := m.Run(ctx); err != nil {
-			t.Errorf("controller manager: %v", err)
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		f.Shutdown()
-		b.Shutdown()
-	})
 	return &env{c: c, kc: kc}
 }
 

@@ -6,13 +6,25 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/record"
+
+	"github.com/skiffhq/skiff/controller"
 )
 
 // leaderComponents lists what runs on the leader, built-in first. The
 // scheduler and the controllers register here.
 func (s *Server) leaderComponents() []LeaderComponent {
 	var out []LeaderComponent
+	if !s.noControllers {
+		out = append(out, LeaderComponent{Name: "controller-manager", New: newControllerManager})
+	}
 	return append(out, s.extraLeader...)
+}
+
+// newControllerManager builds the workload controllers (replica sets,
+// deployments, garbage collection, namespaces, service accounts) over the
+// term's shared informers.
+func newControllerManager(c *LeaderClients) (Runnable, error) {
+	return controller.New(controller.Config{Client: c.Kube, Informers: c.Informers, Recorder: c.Recorder, Log: c.Log}), nil
 }
 
 // newRecorder returns an event recorder whose events name component as
