@@ -89,7 +89,9 @@ func waitRolledOut(t *testing.T, ctx context.Context, kc kubernetes.Interface, n
 // most pods and the fewest ready pods it ever saw at once.
 type podTally struct {
 	mu        sync.Mutex
-	pods      map[string]bool // name → ready
+	pods      map[string]bool   // name → ready
+	hashes    map[string]string // name → pod-template-hash
+	mixed     bool              // pods of two templates existed at once
 	maxPods   int
 	minReady  int
 	events    int
@@ -104,9 +106,10 @@ func tallyPods(t *testing.T, ctx context.Context, kc kubernetes.Interface, ns st
 	if err != nil {
 		t.Fatal(err)
 	}
-	pt := &podTally{pods: map[string]bool{}, done: make(chan struct{})}
+	pt := &podTally{pods: map[string]bool{}, hashes: map[string]string{}, done: make(chan struct{})}
 	for i := range list.Items {
 		pt.pods[list.Items[i].Name] = isReady(&list.Items[i])
+		pt.hashes[list.Items[i].Name] = list.Items[i].Labels[deployment.TemplateHashLabel]
 	}
 	pt.maxPods, pt.minReady = len(pt.pods), pt.ready()
 	ctx, cancel := context.WithCancel(ctx)
@@ -138,9 +141,16 @@ func tallyPods(t *testing.T, ctx context.Context, kc kubernetes.Interface, ns st
 				pt.events++
 				if ev.Type == watch.Deleted {
 					delete(pt.pods, pod.Name)
+					delete(pt.hashes, pod.Name)
 				} else {
 					pt.pods[pod.Name] = isReady(pod) && pod.DeletionTimestamp == nil
+					pt.hashes[pod.Name] = pod.Labels[deployment.TemplateHashLabel]
 				}
+				seen := map[string]bool{}
+				for _, h := range pt.hashes {
+					seen[h] = true
+				}
+				pt.mixed = pt.mixed || len(seen) > 1
 				pt.maxPods = max(pt.maxPods, len(pt.pods))
 				pt.minReady = min(pt.minReady, pt.ready())
 				pt.mu.Unlock()
@@ -309,5 +319,46 @@ func TestDeploymentRollingUpdate(t *testing.T) {
 	d = waitRolledOut(t, ctx, e.kc, ns, "web")
 	if d.Annotations[deployment.RevisionAnnotation] != "4" {
 		t.Errorf("revision after resume %q, want 4", d.Annotations[deployment.RevisionAnnotation])
+	}
+}
+
+// TestDeploymentRecreateAndDeadline checks the Recreate strategy (old pods
+// all gone before any new pod exists) and the progress deadline: with the
+// kubelet holding pods unready, Progressing turns False with
+// ProgressDeadlineExceeded; once pods get ready the rollout completes.
+func TestDeploymentRecreateAndDeadline(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	e := startEnv(t, ctx)
+	const ns = "recreate"
+	kubelet := e.namespace(t, ctx, ns)
+	d := newDeployment("web", 4, intstr.FromInt32(1), intstr.FromInt32(1), "app:v1")
+	d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
+	deadline := int32(2)
+	d.Spec.ProgressDeadlineSeconds = &deadline
+	if _, err := e.kc.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitRolledOut(t, ctx, e.kc, ns, "web")
+	tally := tallyPods(t, ctx, e.kc, ns)
+	kubelet.Hold(true)
+	setImage(t, ctx, e.kc, ns, "web", "app:v2", nil)
+	waitFor(t, ctx, "ProgressDeadlineExceeded", func() bool {
+		d, err := e.kc.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		for _, c := range d.Status.Conditions {
+			if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == deployment.ReasonTimedOut {
+				return true
+			}
+		}
+		return false
+	})
+	kubelet.Hold(false)
+	waitRolledOut(t, ctx, e.kc, ns, "web")
+	tally.finish()
+	if tally.mixed {
+		t.Error("Recreate ran old and new pods at the same time")
 	}
 }
