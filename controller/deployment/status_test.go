@@ -35,9 +35,13 @@ func TestCalculateStatus(t *testing.T) {
 	}{
 		{"complete", nil, rs("new", 4, 4, 4, 2), nil, false, ReasonNewRSAvailable, corev1.ConditionTrue, corev1.ConditionTrue},
 		{"old pods left", nil, rs("new", 4, 4, 4, 2), []*appsv1.ReplicaSet{rs("old", 0, 1, 1, 1)}, true, ReasonRSUpdated, corev1.ConditionTrue, corev1.ConditionTrue},
-		{"stalled past the deadline", func(d *appsv1.Deployment) { d.Status.Conditions = progressing(ReasonRSUpdated, now.Add(-2*time.Minute)) },
+		{"stalled past the deadline", func(d *appsv1.Deployment) {
+			d.Status.Conditions = progressing(ReasonRSUpdated, now.Add(-2*time.Minute))
+		},
 			rs("new", 4, 4, 1, 2), nil, false, ReasonTimedOut, corev1.ConditionFalse, corev1.ConditionFalse},
-		{"stalled within the deadline", func(d *appsv1.Deployment) { d.Status.Conditions = progressing(ReasonRSUpdated, now.Add(-30*time.Second)) },
+		{"stalled within the deadline", func(d *appsv1.Deployment) {
+			d.Status.Conditions = progressing(ReasonRSUpdated, now.Add(-30*time.Second))
+		},
 			rs("new", 4, 4, 3, 2), nil, false, ReasonRSUpdated, corev1.ConditionTrue, corev1.ConditionTrue},
 		{"paused", func(d *appsv1.Deployment) { d.Spec.Paused = true }, rs("new", 4, 4, 1, 2), nil, false, ReasonPaused, corev1.ConditionUnknown, corev1.ConditionFalse},
 	} {
