@@ -24,7 +24,12 @@ func (s *Server) leaderComponents() []LeaderComponent {
 // deployments, garbage collection, namespaces, service accounts) over the
 // term's shared informers.
 func newControllerManager(c *LeaderClients) (Runnable, error) {
-	return controller.New(controller.Config{Client: c.Kube, Informers: c.Informers, Recorder: c.Recorder, Log: c.Log}), nil
+	threshold := c.Cluster.TerminatedPodGCThreshold
+	if threshold <= 0 {
+		threshold = -1 // the controller's "disabled"
+	}
+	return controller.New(controller.Config{Client: c.Kube, Informers: c.Informers, Recorder: c.Recorder, Log: c.Log,
+		TerminatedPodThreshold: threshold}), nil
 }
 
 // newRecorder returns an event recorder whose events name component as
