@@ -137,7 +137,12 @@ func (h *handler) namespaceAccepts(ns string) error {
 		return fmt.Errorf("stored namespace %s is corrupt: %w", ns, err)
 	}
 	if nsMeta.Metadata.DeletionTimestamp != nil {
-		return apierrors.NewForbidden(h.res.GVR.GroupResource(), "", fmt.Errorf("unable to create new content in namespace %s because it is being terminated", ns))
+		// The cause lets controllers tell this refusal from a real
+		// failure, as with Kubernetes.
+		err := apierrors.NewForbidden(h.res.GVR.GroupResource(), "", fmt.Errorf("unable to create new content in namespace %s because it is being terminated", ns))
+		err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{
+			Type: corev1.NamespaceTerminatingCause, Message: fmt.Sprintf("namespace %s is being terminated", ns), Field: "metadata.namespace"})
+		return err
 	}
 	return nil
 }

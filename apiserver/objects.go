@@ -55,6 +55,12 @@ func (h *handler) serve() {
 			break
 		}
 		err = h.serveScale()
+	case h.ri.Subresource == "finalize":
+		if h.res.GVR.Resource != "namespaces" || h.ri.Verb != "update" {
+			err = h.notFound()
+			break
+		}
+		err = h.finalize()
 	case h.ri.Subresource == "binding":
 		if h.res.GVR.Resource != "pods" || h.ri.Verb != "create" {
 			err = h.notFound()

@@ -99,7 +99,7 @@ func (h *handler) updateObject(precondition string, fn func(cur runtime.Object) 
 			return nil, err
 		}
 		nm := metaOf(next)
-		if nm.GetDeletionTimestamp() != nil && len(nm.GetFinalizers()) == 0 && !h.awaitsNode(next) {
+		if nm.GetDeletionTimestamp() != nil && len(nm.GetFinalizers()) == 0 && !specFinalizersPending(next) && !h.awaitsNode(next) {
 			return h.finalDelete(next, kv.ModRev)
 		}
 		value, err := encodeStored(next)

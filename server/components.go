@@ -7,6 +7,7 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/skiffhq/skiff/controller"
 	"github.com/skiffhq/skiff/scheduler"
 )
 
@@ -18,7 +19,22 @@ func (s *Server) leaderComponents() []LeaderComponent {
 			return scheduler.New(scheduler.Config{Client: c.Kube, Informers: c.Informers, Recorder: c.Recorder, Log: c.Log}), nil
 		}},
 	}
+	if !s.noControllers {
+		out = append(out, LeaderComponent{Name: "controller-manager", New: newControllerManager})
+	}
 	return append(out, s.extraLeader...)
+}
+
+// newControllerManager builds the workload controllers (replica sets,
+// deployments, garbage collection, namespaces, service accounts) over the
+// term's shared informers.
+func newControllerManager(c *LeaderClients) (Runnable, error) {
+	threshold := c.Cluster.TerminatedPodGCThreshold
+	if threshold <= 0 {
+		threshold = -1 // the controller's "disabled"
+	}
+	return controller.New(controller.Config{Client: c.Kube, Informers: c.Informers, Recorder: c.Recorder, Log: c.Log,
+		TerminatedPodThreshold: threshold}), nil
 }
 
 // newRecorder returns an event recorder whose events name component as

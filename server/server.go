@@ -52,6 +52,8 @@ type Server struct {
 	sawSystemObjects atomic.Bool
 	// extraLeader are leader components added by options (tests).
 	extraLeader []LeaderComponent
+	// noControllers leaves the controller manager out (API-level tests).
+	noControllers bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -65,8 +67,16 @@ type Server struct {
 type Option func(*options)
 
 type options struct {
-	raftDialer raftstore.Dialer
-	leader     []LeaderComponent
+	raftDialer    raftstore.Dialer
+	leader        []LeaderComponent
+	noControllers bool
+}
+
+// WithoutControllers leaves the built-in controller manager out of the
+// leader components, for tests that must see only their own writes to
+// workloads (a controller would rewrite a deployment's status).
+func WithoutControllers() Option {
+	return func(o *options) { o.noControllers = true }
 }
 
 // WithLeaderComponent runs c on the leader beside the built-in components.
@@ -107,7 +117,7 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 		// Validate catches a configured token; this is the generated one.
 		return nil, fmt.Errorf("accepted_tokens holds the token of %s: list only the other tokens to accept", cfg.TokenPath())
 	}
-	s := &Server{cfg: cfg, log: log, token: token, failed: make(chan error, 1), extraLeader: o.leader}
+	s := &Server{cfg: cfg, log: log, token: token, failed: make(chan error, 1), extraLeader: o.leader, noControllers: o.noControllers}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	ok := false
 	defer func() {

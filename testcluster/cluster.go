@@ -38,6 +38,10 @@ type Options struct {
 	// ServerOptions are passed to every server.New (leader components,
 	// for example).
 	ServerOptions []server.Option
+	// Controllers runs the built-in controller manager on the leader. Off
+	// by default, so that API-level tests see only their own writes (a
+	// deployment controller would rewrite the status they set).
+	Controllers bool
 }
 
 // Cluster is a set of in-process servers. Its methods may be called from
@@ -153,7 +157,11 @@ func (c *Cluster) startMember(i int) error {
 		cfg.Join = join
 	}
 	c.mu.Unlock()
-	srv, err := server.New(cfg, c.opts.Logger, append([]server.Option{server.WithRaftDialer(c.net.dialer(i))}, c.opts.ServerOptions...)...)
+	opts := []server.Option{server.WithRaftDialer(c.net.dialer(i))}
+	if !c.opts.Controllers {
+		opts = append(opts, server.WithoutControllers())
+	}
+	srv, err := server.New(cfg, c.opts.Logger, append(opts, c.opts.ServerOptions...)...)
 	if err != nil {
 		return err
 	}
