@@ -221,7 +221,9 @@ func TestEndpointsRestoredAndRemoved(t *testing.T) {
 	waitState(t, ctx, kc, ns, "web", "10.244.2.1:true:8080")
 
 	sel := metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=web"}
-	err := controllertest.Retry(ctx, func() error { return kc.DiscoveryV1().EndpointSlices(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, sel) })
+	err := controllertest.Retry(ctx, func() error {
+		return kc.DiscoveryV1().EndpointSlices(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, sel)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,11 +26,11 @@ const LeaseNamespace = corev1.NamespaceNodeLease
 
 // Defaults of Config.
 const (
-	DefaultLeaseGrace        = 5 * time.Second
-	DefaultToleration        = 2 * time.Second
-	DefaultMonitorPeriod     = 500 * time.Millisecond
-	podsByNodeIndex          = "spec.nodeName"
-	defaultWorkers           = 4
+	DefaultLeaseGrace           = 5 * time.Second
+	DefaultToleration           = 2 * time.Second
+	DefaultMonitorPeriod        = 500 * time.Millisecond
+	podsByNodeIndex             = "spec.nodeName"
+	defaultWorkers              = 4
 	keyPrefixNode, keyPrefixPod = "node/", "pod/"
 )
 

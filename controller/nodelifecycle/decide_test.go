@@ -126,7 +126,7 @@ func TestDecide(t *testing.T) {
 		{name: "returning node loses only our taints", now: time.Minute,
 			nodes: []nodeAt{{name: "n1", ready: corev1.ConditionUnknown, seenAgo: time.Second, taints: tainted}, healthy("n2")},
 			want:  []string{"n1:+"}},
-		{name: "evictions follow tolerations", now: 3 * time.Second + 10*time.Second,
+		{name: "evictions follow tolerations", now: 3*time.Second + 10*time.Second,
 			nodes: []nodeAt{{name: "n1", ready: corev1.ConditionUnknown, seenAgo: time.Minute,
 				taints: map[corev1.TaintEffect]time.Duration{noExec: 10 * time.Second, noSched: 10 * time.Second}}, healthy("n2"), healthy("n3")},
 			pods: []*corev1.Pod{
