@@ -14,7 +14,7 @@ help:
 	@echo "run-ha      start three servers on 127.0.0.1-3 in the background"
 	@echo "stop-ha     stop the servers run-ha started"
 	@echo "bench       run every benchmark once"
-	@echo "lint        gofmt and go vet"
+	@echo "lint        gofmt, go vet and staticcheck"
 	@echo "fuzz        run each fuzz target for FUZZTIME (default 20s)"
 	@echo "abuse       send 10,000 generated bad requests to the API (TestAbuse)"
 
@@ -53,6 +53,7 @@ bench: deps
 lint: deps
 	@files=$$(gofmt -l .); if [[ -n $$files ]]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$files"; exit 1; fi
 	$(GO) vet ./...
+	@bash scripts/staticcheck.sh
 
 fuzz: deps
 	@bash scripts/fuzz.sh

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -98,6 +99,11 @@ func (h *handler) deleteOne(opts metav1.DeleteOptions) (runtime.Object, error) {
 		}
 		if err := h.api.check(h.r, h.ri, cur); err != nil {
 			return nil, err
+		}
+		if h.res.GVR.Resource == "namespaces" && slices.Contains(SystemNamespaces, h.ri.Name) {
+			// As in Kubernetes: every cluster has these, and the servers
+			// and workers rely on them.
+			return nil, apierrors.NewForbidden(h.res.GVR.GroupResource(), h.ri.Name, errors.New("this namespace may not be deleted"))
 		}
 		m := metaOf(cur)
 		if p := opts.Preconditions; p != nil {

@@ -208,6 +208,9 @@ func (h *handler) get() error {
 
 // propose commits cmd and maps failures to API statuses.
 func (h *handler) propose(cmd *fsm.Command, name string) (fsm.Result, error) {
+	if h.api.fenceTerm != nil {
+		cmd.Term = h.api.fenceTerm(h.r)
+	}
 	res, err := h.api.store.Propose(h.ctx(), cmd)
 	if err != nil {
 		return res, storeError(err, h.res.GVR.GroupResource(), name)

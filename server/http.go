@@ -53,7 +53,7 @@ var (
 	adminRoles    = []auth.Role{auth.RoleAdmin, auth.RoleCluster}
 	internalRoles = []auth.Role{auth.RoleCluster}
 	metricsRoles  = []auth.Role{auth.RoleAdmin, auth.RoleReadOnly, auth.RoleCluster}
-	apiRoles      = []auth.Role{auth.RoleAdmin, auth.RoleReadOnly, auth.RoleNode}
+	apiRoles      = []auth.Role{auth.RoleAdmin, auth.RoleReadOnly, auth.RoleNode, auth.RoleController}
 )
 
 type route struct {
@@ -193,9 +193,15 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusServiceUnavailable, reasonUnavailable, "not ready: no serving certificate yet")
 		return
 	}
-	if !apiserver.SystemNamespacesExist(s.node.Store()) {
-		writeStatus(w, http.StatusServiceUnavailable, reasonUnavailable, "not ready: the system namespaces are being created")
-		return
+	// A new cluster is ready once its system namespaces exist; after that,
+	// readiness never depends on them again, so that nothing a user or a
+	// restore does to them takes every server out of its load balancer.
+	if !s.sawSystemObjects.Load() {
+		if !apiserver.SystemNamespacesExist(s.node.Store()) {
+			writeStatus(w, http.StatusServiceUnavailable, reasonUnavailable, "not ready: the system namespaces are being created")
+			return
+		}
+		s.sawSystemObjects.Store(true)
 	}
 	io.WriteString(w, "ok\n")
 }

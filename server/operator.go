@@ -278,7 +278,7 @@ func keepClusterCA(sn *fsm.Snapshot, cur *fsm.Store) (*fsm.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	st.Apply(sn.Rev()+1, data)
+	st.Apply(sn.Rev()+1, 0, data) // not fenced: the term is unused
 	return st.Snapshot(), nil
 }
 

@@ -35,6 +35,9 @@ type Options struct {
 	// Logger receives every server's logs; by default they are discarded
 	// unless SKIFF_TEST_LOG=1, which sends them to stderr.
 	Logger *slog.Logger
+	// ServerOptions are passed to every server.New (leader components,
+	// for example).
+	ServerOptions []server.Option
 }
 
 // Cluster is a set of in-process servers. Its methods may be called from
@@ -150,7 +153,7 @@ func (c *Cluster) startMember(i int) error {
 		cfg.Join = join
 	}
 	c.mu.Unlock()
-	srv, err := server.New(cfg, c.opts.Logger, server.WithRaftDialer(c.net.dialer(i)))
+	srv, err := server.New(cfg, c.opts.Logger, append([]server.Option{server.WithRaftDialer(c.net.dialer(i))}, c.opts.ServerOptions...)...)
 	if err != nil {
 		return err
 	}

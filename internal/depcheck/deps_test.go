@@ -84,10 +84,12 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"viper outside config", map[string][]string{m + "server": {viper + "/internal"}},
 			[]string{"server imports github.com/spf13/viper/internal"}},
 		{"scheduler reaches fsm", map[string][]string{
-			m + "scheduler/loop": {m + "apiserver"},
-			m + "apiserver":      {m + "fsm/raftstore"},
+			m + "scheduler/loop": {m + "internal/glue"},
+			m + "internal/glue":  {m + "fsm/raftstore"},
 			m + "fsm/raftstore":  {m + "fsm"},
-		}, []string{"scheduler/loop → " + m + "apiserver → " + m + "fsm/raftstore"}},
+		}, []string{"scheduler/loop → " + m + "internal/glue → " + m + "fsm/raftstore"}},
+		{"controller imports the server", map[string][]string{m + "controller/deployment": {m + "server"}}, []string{"controller/deployment → " + m + "server"}},
+		{"cluster DNS imports the apiserver", map[string][]string{m + "clusterdns": {m + "apiserver/auth"}}, []string{"clusterdns → " + m + "apiserver/auth"}},
 		{"worker imports fsm", map[string][]string{m + "worker": {m + "fsm"}}, []string{"worker → " + m + "fsm"}},
 		{"fsm imports the clock package of another module", map[string][]string{
 			m + "fsm": {"github.com/benbjohnson/clock", raft + "/extra"},

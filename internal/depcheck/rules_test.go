@@ -83,6 +83,13 @@ const (
 	btree      = "github.com/google/btree"
 )
 
+// apiConsumers are the packages that may know the cluster only through
+// the Kubernetes API.
+var apiConsumers = []string{
+	module + "/scheduler", module + "/controller", module + "/worker",
+	module + "/netproxy", module + "/clusterdns",
+}
+
 // ownPackages returns the packages of this module, sorted.
 func (g graph) ownPackages() []pkg {
 	var out []pkg
@@ -111,15 +118,21 @@ func rules() []rule {
 			}
 			return bad
 		}},
-		{"API consumers never depend on fsm", func(g graph) []string {
+		{"API consumers see the cluster only through the API", func(g graph) []string {
+			// The scheduler, controllers, worker, netproxy and cluster DNS
+			// are clients of the Kubernetes API, as their Kubernetes
+			// counterparts are: never of the store, the API's internals
+			// or the server that hosts them.
 			var bad []string
 			for _, p := range g.ownPackages() {
-				if !underAny(p.ImportPath, module+"/scheduler", module+"/controller", module+"/worker", module+"/netproxy") {
+				if !underAny(p.ImportPath, apiConsumers...) {
 					continue
 				}
-				isFSM := func(d string) bool { return under(d, module+"/fsm") }
-				if slices.ContainsFunc(p.Deps, isFSM) {
-					bad = append(bad, g.chain(p.ImportPath, isFSM))
+				internal := func(d string) bool {
+					return underAny(d, module+"/fsm", module+"/apiserver", module+"/server")
+				}
+				if slices.ContainsFunc(p.Deps, internal) {
+					bad = append(bad, g.chain(p.ImportPath, internal))
 				}
 			}
 			return bad
