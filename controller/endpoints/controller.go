@@ -214,7 +214,9 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	errSlices := c.syncSlices(ctx, ns, name, desiredSlices)
 	errEP := c.syncEndpoints(ctx, ns, name, desiredEP)
 	if err := errors.Join(errSlices, errEP); err != nil {
-		if svc != nil && !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) {
+		// Conflicts, and objects created or deleted under the controller,
+		// are races the retry resolves, not failures worth an Event.
+		if svc != nil && !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) && !apierrors.IsNotFound(err) {
 			c.recorder.Eventf(svc, corev1.EventTypeWarning, "FailedToUpdateEndpoints", "write endpoints: %v", err)
 		}
 		return fmt.Errorf("service %s: %w", key, err)
