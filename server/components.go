@@ -12,7 +12,9 @@ import (
 // scheduler and the controllers register here.
 func (s *Server) leaderComponents() []LeaderComponent {
 	var out []LeaderComponent
-	out = append(out, s.nodeComponents()...)
+	if !s.noBuiltin {
+		out = append(out, s.nodeComponents()...)
+	}
 	return append(out, s.extraLeader...)
 }
 

@@ -38,6 +38,9 @@ type Options struct {
 	// ServerOptions are passed to every server.New (leader components,
 	// for example).
 	ServerOptions []server.Option
+	// NoBuiltinLeaderComponents keeps the servers' own scheduler and
+	// controllers off, for tests that run their own instance of one.
+	NoBuiltinLeaderComponents bool
 }
 
 // Cluster is a set of in-process servers. Its methods may be called from
@@ -153,7 +156,11 @@ func (c *Cluster) startMember(i int) error {
 		cfg.Join = join
 	}
 	c.mu.Unlock()
-	srv, err := server.New(cfg, c.opts.Logger, append([]server.Option{server.WithRaftDialer(c.net.dialer(i))}, c.opts.ServerOptions...)...)
+	opts := append([]server.Option{server.WithRaftDialer(c.net.dialer(i))}, c.opts.ServerOptions...)
+	if c.opts.NoBuiltinLeaderComponents {
+		opts = append(opts, server.WithoutBuiltinLeaderComponents())
+	}
+	srv, err := server.New(cfg, c.opts.Logger, opts...)
 	if err != nil {
 		return err
 	}

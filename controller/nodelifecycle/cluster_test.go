@@ -17,11 +17,13 @@ import (
 	"github.com/skiffhq/skiff/testcluster"
 )
 
-// Timings short enough for a test, in the proportions of the defaults.
+// Timings short enough for a test, in the proportions of the defaults;
+// the grace is 15 heartbeats so a loaded machine that delays a few does
+// not make a healthy node look dead.
 const (
-	leaseGrace  = 2 * time.Second
+	leaseGrace  = 3 * time.Second
 	toleration  = time.Second
-	heartbeat   = 300 * time.Millisecond
+	heartbeat   = 200 * time.Millisecond
 	monitorTick = 200 * time.Millisecond
 )
 
@@ -56,7 +58,7 @@ type env struct {
 // start runs a cluster, registers nodes with heartbeating kubelets and
 // starts the controller on server 0 with test timings.
 func start(t *testing.T, nodes ...string) env {
-	c := testcluster.Start(t, testcluster.Options{})
+	c := testcluster.Start(t, testcluster.Options{NoBuiltinLeaderComponents: true})
 	ctx := controllertest.Context(t, 3*time.Minute)
 	kc := controllertest.Client(t, c, 1)
 	var objs []*corev1.Node
@@ -187,7 +189,8 @@ func TestNodeLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	if after.ResourceVersion != n2.ResourceVersion {
-		t.Errorf("healthy node n2 was written: resourceVersion %s → %s", n2.ResourceVersion, after.ResourceVersion)
+		t.Errorf("healthy node n2 was written: resourceVersion %s → %s\nbefore %+v %+v\nafter  %+v %+v", n2.ResourceVersion, after.ResourceVersion,
+			n2.Spec, n2.Status.Conditions, after.Spec, after.Status.Conditions)
 	}
 }
 
