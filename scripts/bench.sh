@@ -29,6 +29,11 @@ go test -run '^$' -bench 'BenchmarkDiskBurst' -benchtime 1x -timeout 30m ./testc
 go test -run '^$' -bench 'BenchmarkRaftDBGrowth' -benchtime 1x -timeout 30m ./testcluster/ | grep -E '^disk: ' | grep -v -E 'server [12]:'
 go test -run '^$' -bench 'BenchmarkLogStoreCommit' -benchtime 1x -timeout 30m ./fsm/raftstore/ | grep -E 'entries=[0-9]+ options=' | sed 's/^ *logstore_test.go:[0-9]*: //'
 
+# The endpoints controller: a pod's readiness flip to its EndpointSlice.
+echo
+echo "endpoints controller, 3 servers: pod Ready change → EndpointSlice watch event, 100 trials"
+go test -run '^$' -bench 'BenchmarkReadinessToSlice' -benchtime 1x -timeout 10m ./controller/endpoints/ | grep -E 'endpoints: trials=' | sed 's/^ *bench_test.go:[0-9]*: //'
+
 # The Kubernetes API benchmark needs a running cluster, so `make bench` does
 # not start one. Against `make run-ha`, by hand:
 #   make run-ha

@@ -22,13 +22,13 @@ import (
 // startEndpoints starts a 3-server cluster and the endpoints controller
 // over server 0's API, and returns a client of another server so the
 // test's writes and the controller's take different paths.
-func startEndpoints(t testing.TB) (kubernetes.Interface, context.Context) {
+func startEndpoints(t testing.TB) (*testcluster.Cluster, kubernetes.Interface, context.Context) {
 	c := testcluster.Start(t, testcluster.Options{NoBuiltinLeaderComponents: true})
 	ctx := controllertest.Context(t, 2*time.Minute)
 	controllertest.Start(t, controllertest.Client(t, c, 0), func(e controllertest.Env) controllertest.Runner {
 		return endpoints.New(endpoints.Config{Client: e.Client, Informers: e.Informers, Recorder: e.Recorder, Log: e.Log})
 	})
-	return controllertest.Client(t, c, 1), ctx
+	return c, controllertest.Client(t, c, 1), ctx
 }
 
 func newService(ns, name string, headless bool) *corev1.Service {
@@ -161,7 +161,7 @@ func endpointsState(ctx context.Context, kc kubernetes.Interface, ns, svc string
 
 // waitState waits until both the slices and the Endpoints of svc render as
 // want, and fails the test with the last state seen otherwise.
-func waitState(t *testing.T, ctx context.Context, kc kubernetes.Interface, ns, svc string, want ...string) {
+func waitState(t testing.TB, ctx context.Context, kc kubernetes.Interface, ns, svc string, want ...string) {
 	t.Helper()
 	slices.Sort(want)
 	var gotS, gotE []string
@@ -181,7 +181,7 @@ func waitState(t *testing.T, ctx context.Context, kc kubernetes.Interface, ns, s
 // ports resolved per pod, follow readiness changes both ways and pod
 // deletion, and a headless Service is handled the same way.
 func TestEndpointsFollowPods(t *testing.T) {
-	kc, ctx := startEndpoints(t)
+	_, kc, ctx := startEndpoints(t)
 	ns := controllertest.Namespace(t, ctx, kc)
 	for _, headless := range []bool{false, true} {
 		name := "web"
@@ -214,7 +214,7 @@ func TestEndpointsFollowPods(t *testing.T) {
 // else comes back, and that deleting the Service removes its slices and
 // Endpoints.
 func TestEndpointsRestoredAndRemoved(t *testing.T) {
-	kc, ctx := startEndpoints(t)
+	_, kc, ctx := startEndpoints(t)
 	ns := controllertest.Namespace(t, ctx, kc)
 	createService(t, ctx, kc, newService(ns, "web", false))
 	createPod(t, ctx, kc, ns, "web", "a", "10.244.2.1", 8080, true)
