@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -11,8 +12,8 @@ import (
 type field struct {
 	key   string // viper key, e.g. "raft.heartbeat_timeout"
 	usage string
-	// ptr returns a pointer into s: *string, *int, *uint64, *time.Duration
-	// or *[]string.
+	// ptr returns a pointer into s: *string, *int, *uint64, *time.Duration,
+	// *[]string, *netip.Prefix or *netip.Addr.
 	ptr func(s *Server) any
 }
 
@@ -70,6 +71,11 @@ func serverFields() []field {
 			func(s *Server) any { return &s.Raft.TrailingLogs }},
 		{"raft.watch_log_size", "store events kept for watches",
 			func(s *Server) any { return &s.Raft.WatchLogSize }},
+		{"pod_cidr", "cluster pod CIDR, split into one CIDR per node", func(s *Server) any { return &s.Network.PodCIDR }},
+		{"node_cidr_mask", "prefix length of each node's pod CIDR", func(s *Server) any { return &s.Network.NodeCIDRMask }},
+		{"service_cidr", "CIDR of Service ClusterIPs", func(s *Server) any { return &s.Network.ServiceCIDR }},
+		{"cluster_dns", "ClusterIP of the cluster DNS, inside service_cidr", func(s *Server) any { return &s.Network.ClusterDNS }},
+		{"cluster_domain", "DNS domain of the cluster", func(s *Server) any { return &s.Network.ClusterDomain }},
 	}
 }
 
@@ -97,6 +103,10 @@ func (f field) defaultValue(d *Server) any {
 		return *p
 	case *[]string:
 		return *p
+	case *netip.Prefix:
+		return p.String()
+	case *netip.Addr:
+		return p.String()
 	}
 	return nil
 }

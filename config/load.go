@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -35,6 +36,8 @@ func ServerFlags(fs *pflag.FlagSet) {
 			fs.Duration(name, *p, f.usage)
 		case *[]string:
 			fs.StringSlice(name, *p, f.usage)
+		case *netip.Prefix, *netip.Addr:
+			fs.String(name, fmt.Sprint(p), f.usage)
 		}
 	}
 }
