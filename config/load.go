@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strings"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"

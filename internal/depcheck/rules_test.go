@@ -168,6 +168,33 @@ func rules() []rule {
 			}
 			return bad
 		}},
+		{"worker depends on neither apiserver nor server", func(g graph) []string {
+			var bad []string
+			for _, p := range g.ownPackages() {
+				if !under(p.ImportPath, module+"/worker") {
+					continue
+				}
+				isServer := func(d string) bool { return underAny(d, module+"/apiserver", module+"/server") }
+				if slices.ContainsFunc(p.Deps, isServer) {
+					bad = append(bad, g.chain(p.ImportPath, isServer))
+				}
+			}
+			return bad
+		}},
+		{"api imports only the standard library and apimachinery", func(g graph) []string {
+			var bad []string
+			for _, p := range g.ownPackages() {
+				if !under(p.ImportPath, module+"/api") {
+					continue
+				}
+				for _, imp := range p.Imports {
+					if !g.standard(imp) && !under(imp, "k8s.io/apimachinery") && !under(imp, module+"/api") {
+						bad = append(bad, fmt.Sprintf("%s imports %s", p.ImportPath, imp))
+					}
+				}
+			}
+			return bad
+		}},
 		{"gossip does not depend on config", func(g graph) []string {
 			var bad []string
 			for _, p := range g.ownPackages() {
