@@ -92,6 +92,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sb worker.Sandbox, cfg wo
 	}
 	_, err = r.c.NewContainer(ctx, id,
 		containerd.WithImage(img),
+		containerd.WithSnapshotter(r.opts.Snapshotter),
 		containerd.WithNewSnapshot(id, img),
 		containerd.WithNewSpec(opts...),
 		containerd.WithContainerLabels(labels),

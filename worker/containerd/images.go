@@ -23,8 +23,8 @@ func (r *Runtime) EnsureImage(ctx context.Context, ref string, policy worker.Pul
 	if policy != worker.PullAlways {
 		img, err := r.c.GetImage(ctx, name)
 		if err == nil {
-			if ok, _ := img.IsUnpacked(ctx, containerd.DefaultSnapshotter); !ok {
-				if err := img.Unpack(ctx, containerd.DefaultSnapshotter); err != nil {
+			if ok, _ := img.IsUnpacked(ctx, r.opts.Snapshotter); !ok {
+				if err := img.Unpack(ctx, r.opts.Snapshotter); err != nil {
 					return "", fmt.Errorf("unpack %s: %w", ref, err)
 				}
 			}
@@ -37,7 +37,7 @@ func (r *Runtime) EnsureImage(ctx context.Context, ref string, policy worker.Pul
 			return "", fmt.Errorf("%w: image %q is not present and imagePullPolicy is Never", worker.ErrImagePull, ref)
 		}
 	}
-	img, err := r.c.Pull(ctx, name, containerd.WithPullUnpack, containerd.WithResolver(r.resolver(auth)))
+	img, err := r.c.Pull(ctx, name, containerd.WithPullUnpack, containerd.WithPullSnapshotter(r.opts.Snapshotter), containerd.WithResolver(r.resolver(auth)))
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", worker.ErrImagePull, err)
 	}

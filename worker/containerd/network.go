@@ -111,18 +111,29 @@ func (r *Runtime) RunSandbox(ctx context.Context, cfg worker.SandboxConfig) (wor
 		ports = append(ports, gocni.PortMapping{HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: p.Protocol, HostIP: p.HostIP})
 	}
 	res, err := cni.Setup(ctx, cfg.PodUID, ns.GetPath(), gocni.WithCapabilityPortMap(ports),
-		gocni.WithLabels(map[string]string{"K8S_POD_NAMESPACE": cfg.Namespace, "K8S_POD_NAME": cfg.PodName, "K8S_POD_UID": cfg.PodUID}))
+		gocni.WithLabels(map[string]string{"IgnoreUnknown": "1", "K8S_POD_NAMESPACE": cfg.Namespace, "K8S_POD_NAME": cfg.PodName, "K8S_POD_UID": cfg.PodUID}))
 	if err != nil {
 		ns.Remove()
 		return worker.Sandbox{}, fmt.Errorf("cni setup: %w", err)
 	}
 	sb := worker.Sandbox{PodUID: cfg.PodUID, PodName: cfg.PodName, Namespace: cfg.Namespace, NetNS: ns.GetPath(), Dir: dir}
-	if eth, ok := res.Interfaces["eth0"]; ok {
-		for _, ipc := range eth.IPConfigs {
+	// go-cni names the pod network's interface after its position among
+	// the networks (lo first); take the address of whichever is in the
+	// pod's namespace and not loopback.
+	for name, iface := range res.Interfaces {
+		if name == "lo" || iface.Sandbox == "" {
+			continue
+		}
+		for _, ipc := range iface.IPConfigs {
 			if ipc.IP.To4() != nil || sb.IP == "" {
 				sb.IP = ipc.IP.String()
 			}
 		}
+	}
+	if sb.IP == "" {
+		cni.Remove(ctx, cfg.PodUID, ns.GetPath())
+		ns.Remove()
+		return worker.Sandbox{}, fmt.Errorf("cni setup gave the pod no address")
 	}
 	hosts := fmt.Sprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n", sb.IP, cfg.PodName)
 	if err := os.WriteFile(filepath.Join(dir, "hosts"), []byte(hosts), 0o644); err != nil {

@@ -45,7 +45,9 @@ type Options struct {
 	// InsecureRegistries are host[:port]s pulled from over plain HTTP.
 	InsecureRegistries []string
 	LogMaxSize         int64
-	Log                *slog.Logger
+	// Snapshotter unpacks images; "" means containerd's default.
+	Snapshotter string
+	Log         *slog.Logger
 }
 
 // Runtime is worker.Runtime on containerd. Its methods are safe for
@@ -74,6 +76,9 @@ var _ worker.Runtime = (*Runtime)(nil)
 func New(opts Options) (*Runtime, error) {
 	if opts.Client == nil {
 		return nil, errors.New("containerd runtime: client is required")
+	}
+	if opts.Snapshotter == "" {
+		opts.Snapshotter = containerd.DefaultSnapshotter
 	}
 	if opts.LogMaxSize <= 0 {
 		opts.LogMaxSize = 10 << 20
