@@ -26,6 +26,7 @@ type Worker struct {
 	InsecureRegs     []string          // "insecure_registries": registries (host:port) pulled from over plain HTTP.
 	CNIBinDir        string            // "cni_bin_dir": CNI plugin binaries.
 	CNIConfDir       string            // "cni_conf_dir": where the worker writes its CNI conflist.
+	CNIBridge        string            // "cni_bridge": the Linux bridge pods attach to.
 	LeaseRenew       time.Duration     // "lease_renew": how often the node Lease is renewed.
 	StatusInterval   time.Duration     // "status_interval": how often node status is re-checked (written only when it changes).
 	LogMaxSize       uint64            // "log_max_size": bytes per container log file before rotation.
@@ -65,6 +66,7 @@ func DefaultWorker() Worker {
 		Reserved:         Reserved{CPU: "100m", Memory: "128Mi"},
 		MaxPods:          DefaultMaxPods,
 		CNIBinDir:        DefaultCNIBinDir,
+		CNIBridge:        "skiff0",
 		LeaseRenew:       2 * time.Second,
 		StatusInterval:   10 * time.Second,
 		LogMaxSize:       10 << 20,
@@ -104,6 +106,7 @@ func workerFields() []field[Worker] {
 		{"insecure_registries", "registries host:port pulled from over plain HTTP", func(w *Worker) any { return &w.InsecureRegs }},
 		{"cni_bin_dir", "CNI plugin binaries", func(w *Worker) any { return &w.CNIBinDir }},
 		{"cni_conf_dir", "directory of the worker's CNI conflist (default: <data_dir>/cni)", func(w *Worker) any { return &w.CNIConfDir }},
+		{"cni_bridge", "the Linux bridge pods attach to", func(w *Worker) any { return &w.CNIBridge }},
 		{"lease_renew", "interval between node Lease renewals", func(w *Worker) any { return &w.LeaseRenew }},
 		{"status_interval", "interval between node status checks", func(w *Worker) any { return &w.StatusInterval }},
 		{"log_max_size", "bytes of a container log file before it is rotated", func(w *Worker) any { return &w.LogMaxSize }},

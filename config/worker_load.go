@@ -124,6 +124,9 @@ func (w Worker) validate(lookup lookupFunc) error {
 	if w.CNIBinDir == "" {
 		add("cni_bin_dir is required")
 	}
+	if !validIfName(w.CNIBridge) {
+		add("cni_bridge %q: use 1-15 letters, digits, '-' or '_'", w.CNIBridge)
+	}
 	for _, d := range []struct {
 		key string
 		d   time.Duration
@@ -207,4 +210,18 @@ func verbatimMap(data []byte, key string) (any, error) {
 		return nil, fmt.Errorf("expected a map of strings, got %s", describe(v))
 	}
 	return m, nil
+}
+
+// validIfName checks a Linux interface name: 1-15 characters, no slash,
+// space or colon; we allow only letters, digits, '-' and '_'.
+func validIfName(n string) bool {
+	if n == "" || len(n) > 15 {
+		return false
+	}
+	for _, c := range n {
+		if !isAlnum(c) && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return true
 }

@@ -15,13 +15,10 @@ import (
 	"github.com/skiffhq/skiff/worker"
 )
 
-// bridgeName is the Linux bridge pods attach to.
-const bridgeName = "skiff0"
-
 // conflist returns the worker's CNI network: a bridge with host-local
 // IPAM on the pod CIDR (the first address is the gateway), masquerading
 // traffic that leaves the node, and portmap for hostPort.
-func conflist(cidr, ipamDir string) ([]byte, error) {
+func conflist(cidr, bridge, ipamDir string) ([]byte, error) {
 	p, err := netip.ParsePrefix(cidr)
 	if err != nil {
 		return nil, fmt.Errorf("podCIDR %q: %w", cidr, err)
@@ -31,7 +28,7 @@ func conflist(cidr, ipamDir string) ([]byte, error) {
 		"name":       "skiff",
 		"plugins": []any{
 			map[string]any{
-				"type": "bridge", "bridge": bridgeName, "isGateway": true, "ipMasq": true, "hairpinMode": true,
+				"type": "bridge", "bridge": bridge, "isGateway": true, "ipMasq": true, "hairpinMode": true,
 				"ipam": map[string]any{
 					"type":    "host-local",
 					"ranges":  [][]map[string]string{{{"subnet": p.Masked().String()}}},
@@ -52,7 +49,7 @@ func (r *Runtime) SetPodCIDR(cidr string) error {
 	if cidr == r.cidr && r.cni != nil {
 		return nil
 	}
-	b, err := conflist(cidr, filepath.Join(r.opts.DataDir, "cni-ipam"))
+	b, err := conflist(cidr, r.opts.Bridge, filepath.Join(r.opts.DataDir, "cni-ipam"))
 	if err != nil {
 		return err
 	}

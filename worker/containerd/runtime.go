@@ -42,6 +42,8 @@ type Options struct {
 	DataDir    string // pods/, netns/ and cni state live here
 	CNIBinDir  string
 	CNIConfDir string
+	// Bridge is the Linux bridge pods attach to; default "skiff0".
+	Bridge string
 	// InsecureRegistries are host[:port]s pulled from over plain HTTP.
 	InsecureRegistries []string
 	LogMaxSize         int64
@@ -76,6 +78,9 @@ var _ worker.Runtime = (*Runtime)(nil)
 func New(opts Options) (*Runtime, error) {
 	if opts.Client == nil {
 		return nil, errors.New("containerd runtime: client is required")
+	}
+	if opts.Bridge == "" {
+		opts.Bridge = "skiff0"
 	}
 	if opts.Snapshotter == "" {
 		opts.Snapshotter = containerd.DefaultSnapshotter

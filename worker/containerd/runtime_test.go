@@ -7,62 +7,29 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/skiffhq/skiff/internal/ociimage"
 	"github.com/skiffhq/skiff/internal/testcontainerd"
 	"github.com/skiffhq/skiff/worker"
+	"github.com/skiffhq/skiff/worker/internal/worktest"
 )
 
 // testImage is the image of worker/internal/testapp.
-const testImage = "skiff.test/testapp:v1"
+const testImage = worktest.Image
 
-var (
-	buildOnce sync.Once
-	buildPath string
-	buildErr  error
-)
-
-// testappArchive builds the test program's image once per test binary.
-func testappArchive(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "testapp-img-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildPath = filepath.Join(dir, "testapp.tar")
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		_, buildErr = ociimage.Build(ctx, ociimage.Options{
-			MainPackage: "../internal/testapp", Ref: testImage, Output: buildPath,
-		})
-	})
-	if buildErr != nil {
-		t.Fatalf("build test image: %v", buildErr)
-	}
-	return buildPath
-}
+// images builds the test program's image once for this test binary.
+var images = worktest.Builder()
 
 // newTestRuntime starts a private containerd, imports the test image into
 // the worker's namespace and returns a Runtime with a pod network on cidr.
 func newTestRuntime(t *testing.T, cidr string) (*Runtime, *testcontainerd.Daemon) {
 	t.Helper()
-	d := testcontainerd.Start(t)
-	ctx, err := d.Namespace(context.Background(), Namespace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ociimage.ImportFile(ctx, d.Client(), testappArchive(t), d.Snapshotter); err != nil {
-		t.Fatal(err)
-	}
+	d, client := worktest.Containerd(t, images)
 	dir := t.TempDir()
 	rt, err := New(Options{
-		Client: d.Client(), DataDir: dir, CNIBinDir: "/usr/lib/cni", CNIConfDir: filepath.Join(dir, "cni"),
-		Snapshotter: d.Snapshotter, LogMaxSize: 1 << 20,
+		Client: client, DataDir: dir, CNIBinDir: "/usr/lib/cni", CNIConfDir: filepath.Join(dir, "cni"),
+		Snapshotter: d.Snapshotter, LogMaxSize: 1 << 20, Bridge: worktest.Bridge(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -86,10 +53,7 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 }
 
 func TestRuntimeServesOnPodIPAndStopsGracefully(t *testing.T) {
-	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
-		testcontainerd.SkipUnlessAvailable(t)
-		t.Skip("CNI plugins missing in /usr/lib/cni (apt-get install containernetworking-plugins)")
-	}
+	worktest.RequireCNI(t)
 	rt, _ := newTestRuntime(t, "10.251.7.0/24")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()

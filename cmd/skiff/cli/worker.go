@@ -66,7 +66,7 @@ func startWorker(ctx context.Context, cfg config.Worker, log *slog.Logger) error
 	}
 	defer client.Close()
 	rt, err := wcontainerd.New(wcontainerd.Options{
-		Client: client, DataDir: cfg.DataDir, CNIBinDir: cfg.CNIBinDir, CNIConfDir: cfg.CNIConfPath(),
+		Client: client, DataDir: cfg.DataDir, CNIBinDir: cfg.CNIBinDir, CNIConfDir: cfg.CNIConfPath(), Bridge: cfg.CNIBridge,
 		InsecureRegistries: cfg.InsecureRegs, LogMaxSize: int64(cfg.LogMaxSize), Log: log,
 	})
 	if err != nil {
