@@ -222,6 +222,7 @@ func deletePod(t *testing.T, e *env, name string) {
 	})
 }
 
+// containerdIDs returns the pod names of the containers in containerd.
 func containerdIDs(t *testing.T, e *env) map[string]bool {
 	t.Helper()
 	cs, err := e.ctrd.Containers(context.Background())
@@ -230,7 +231,10 @@ func containerdIDs(t *testing.T, e *env) map[string]bool {
 	}
 	out := map[string]bool{}
 	for _, c := range cs {
-		out[c.ID()] = true
+		l, err := c.Labels(context.Background())
+		if err == nil {
+			out[l["io.skiff.pod.name"]] = true
+		}
 	}
 	return out
 }

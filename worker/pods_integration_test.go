@@ -170,7 +170,7 @@ func TestWorkerOnCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.startWorker(t)
-		e.waitFor(t, "the deleted pod's container removed", 30*time.Second, func() bool { return len(containerdIDs(t, e)) == 1 })
+		e.waitFor(t, "the deleted pod's container removed", 30*time.Second, func() bool { return !containerdIDs(t, e)["doomed"] })
 		p := e.pod("slow")
 		after := p.Status.ContainerStatuses[0]
 		if after.ContainerID != before.ContainerID || after.RestartCount != 0 || !running(p) {
@@ -182,12 +182,16 @@ func TestWorkerOnCluster(t *testing.T) {
 	})
 
 	t.Run("containerd restart", func(t *testing.T) {
+		before := e.pod("slow").Status.ContainerStatuses[0]
 		e.d.Restart(t)
 		e.createPod(t, "after", nil, corev1.EnvVar{Name: "PORT", Value: "8080"})
 		e.waitFor(t, "a new pod running after containerd came back", 60*time.Second, func() bool { return running(e.pod("after")) })
 		p := e.pod("slow")
 		if code, _, err := get("http://" + p.Status.PodIP + ":8080/"); err != nil || code != 200 {
 			t.Errorf("pod from before the containerd restart answers %d, %v", code, err)
+		}
+		if after := p.Status.ContainerStatuses[0]; after.ContainerID != before.ContainerID || after.RestartCount != 0 {
+			t.Errorf("containerd restart restarted the container: before %s, after %s (restarts %d)", before.ContainerID, after.ContainerID, after.RestartCount)
 		}
 	})
 }

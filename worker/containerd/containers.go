@@ -168,21 +168,53 @@ func (r *Runtime) watch(id, podUID string, task containerd.Task, exitCh <-chan c
 			delete(r.waiters, id)
 			r.mu.Unlock()
 		}()
-		select {
-		case st := <-exitCh:
-			ctx := r.ns(context.Background())
-			r.recordExit(ctx, id, task, st.ExitCode(), st.ExitTime())
-			if closeLogs != nil {
-				closeLogs()
+		for {
+			select {
+			case st := <-exitCh:
+				if st.Error() != nil {
+					// The wait broke, not the process: containerd went
+					// away (a restart). Wait again once it is back; the
+					// task keeps running under its shim meanwhile.
+					if exitCh = r.rewait(task); exitCh == nil {
+						if closeLogs != nil {
+							closeLogs()
+						}
+						return
+					}
+					continue
+				}
+				ctx := r.ns(context.Background())
+				r.recordExit(ctx, id, task, st.ExitCode(), st.ExitTime())
+				if closeLogs != nil {
+					closeLogs()
+				}
+				r.notifyExit(podUID)
+			case <-r.bg.Done():
+				if closeLogs != nil {
+					task.IO().Cancel()
+					closeLogs()
+				}
 			}
-			r.notifyExit(podUID)
-		case <-r.bg.Done():
-			if closeLogs != nil {
-				task.IO().Cancel()
-				closeLogs()
-			}
+			return
 		}
 	})
+}
+
+// rewait calls task.Wait until it works, every half second, and returns
+// nil once the Runtime is closed.
+func (r *Runtime) rewait(task containerd.Task) <-chan containerd.ExitStatus {
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.bg.Done():
+			return nil
+		case <-t.C:
+		}
+		if ch, err := task.Wait(r.ns(r.bg)); err == nil {
+			return ch
+		}
+	}
 }
 
 // recordExit writes the exit code and time on the container and deletes
