@@ -239,7 +239,6 @@ func containerdIDs(t *testing.T, e *env) map[string]bool {
 	return out
 }
 
-
 // drain deletes every pod and waits until the worker has confirmed each
 // deletion, which it does after removing the pod's containers and network
 // namespace (the test's temporary directory holds the namespace mounts).
