@@ -117,12 +117,18 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("client: %w", err)
 	}
 	w.node.address = w.address()
+	w.pods = newPodManager(w)
+	ep, err := w.listen([]byte(cred.CA))
+	if err != nil {
+		return err
+	}
 
 	var wg sync.WaitGroup
 	defer w.events.Wait()
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	wg.Go(func() { ep.serve(ctx) })
 	wg.Go(func() { w.followServers(ctx) })
 	wg.Go(func() { w.healthLoop(ctx) })
 
@@ -135,7 +141,6 @@ func (w *Worker) Run(ctx context.Context) error {
 	wg.Go(func() { w.leaseLoop(ctx) })
 	wg.Go(func() { w.nodeStatusLoop(ctx, n) })
 
-	w.pods = newPodManager(w)
 	if err := w.pods.run(ctx); err != nil && ctx.Err() == nil {
 		return err
 	}

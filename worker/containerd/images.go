@@ -2,8 +2,11 @@ package containerd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/containerd/containerd"
@@ -130,4 +133,43 @@ func containsAny(s, chars string) bool {
 		}
 	}
 	return false
+}
+
+// ImportDir imports every OCI or docker archive (*.tar) in dir into the
+// worker's namespace and unpacks it, so pods can use images no registry
+// serves. A missing dir is no error; a bad archive is reported with its
+// name and the others are still imported.
+func (r *Runtime) ImportDir(ctx context.Context, dir string) error {
+	ctx = r.ns(ctx)
+	paths, err := filepath.Glob(filepath.Join(dir, "*.tar"))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range paths {
+		if err := r.importFile(ctx, p); err != nil {
+			errs = append(errs, fmt.Errorf("import %s: %w", p, err))
+			continue
+		}
+		r.log.Info("imported image archive", "file", p)
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Runtime) importFile(ctx context.Context, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	imgs, err := r.c.Import(ctx, f)
+	if err != nil {
+		return wrap(err)
+	}
+	for _, img := range imgs {
+		if err := containerd.NewImage(r.c, img).Unpack(ctx, r.opts.Snapshotter); err != nil {
+			return fmt.Errorf("unpack %s: %w", img.Name, err)
+		}
+	}
+	return nil
 }

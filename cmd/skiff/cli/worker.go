@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	ctrd "github.com/containerd/containerd"
@@ -73,6 +74,9 @@ func startWorker(ctx context.Context, cfg config.Worker, log *slog.Logger) error
 		return err
 	}
 	defer rt.Close()
+	if err := rt.ImportDir(ctx, filepath.Join(cfg.DataDir, "images")); err != nil {
+		log.Warn("importing images from data_dir/images", "err", err)
+	}
 	w, err := worker.New(worker.Config{Worker: cfg, Runtime: rt, Log: log})
 	if err != nil {
 		return err
