@@ -140,8 +140,12 @@ func (s Server) TokenPath() string {
 
 // SlogLevel returns LogLevel as a slog level; anything Validate rejects maps
 // to info.
-func (s Server) SlogLevel() slog.Level {
-	switch strings.ToLower(s.LogLevel) {
+func (s Server) SlogLevel() slog.Level { return slogLevel(s.LogLevel) }
+
+// slogLevel maps a log_level value to a slog level; anything validation
+// rejects maps to info.
+func slogLevel(level string) slog.Level {
+	switch strings.ToLower(level) {
 	case "debug":
 		return slog.LevelDebug
 	case "warn":

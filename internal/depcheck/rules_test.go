@@ -230,5 +230,19 @@ func rules() []rule {
 			}
 			return bad
 		}},
+		{"api imports only the standard library and apimachinery", func(g graph) []string {
+			var bad []string
+			for _, p := range g.ownPackages() {
+				if !under(p.ImportPath, module+"/api") {
+					continue
+				}
+				for _, imp := range p.Imports {
+					if !g.standard(imp) && !under(imp, "k8s.io/apimachinery") && !under(imp, module+"/api") {
+						bad = append(bad, fmt.Sprintf("%s imports %s", p.ImportPath, imp))
+					}
+				}
+			}
+			return bad
+		}},
 	}
 }
