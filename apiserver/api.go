@@ -53,6 +53,7 @@ type API struct {
 	serviceCIDR netip.Prefix
 	readOnly    *inflight
 	mutating    *inflight
+	fields      *fieldManagers
 }
 
 // New returns an API serving cfg.Store.
@@ -66,6 +67,7 @@ func New(cfg Config) *API {
 		a.now = time.Now
 	}
 	a.metrics = cfg.Metrics
+	a.fields = newFieldManagers()
 	a.serviceCIDR = cfg.ServiceCIDR
 	if !a.serviceCIDR.IsValid() {
 		a.serviceCIDR = DefaultServiceCIDR

@@ -25,6 +25,12 @@ func (h *handler) create() error {
 	if err := h.decodeObject(body, obj); err != nil {
 		return err
 	}
+	return h.createObject(obj)
+}
+
+// createObject creates obj, a decoded request object, and answers 201
+// with the stored object.
+func (h *handler) createObject(obj runtime.Object) error {
 	m := metaOf(obj)
 	if err := h.checkNamespace(m); err != nil {
 		return err
@@ -57,6 +63,16 @@ func (h *handler) create() error {
 		}
 		if err := h.admit(obj, nil); err != nil {
 			return err
+		}
+		if !h.applying {
+			// Like Kubernetes, the creator owns every field it set,
+			// defaults included.
+			tracked, err := h.trackUpdate(h.res.New(), obj)
+			if err != nil {
+				return err
+			}
+			obj = tracked
+			m = metaOf(obj)
 		}
 		if err := h.namespaceAccepts(m.GetNamespace()); err != nil {
 			return err

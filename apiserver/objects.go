@@ -32,6 +32,12 @@ type handler struct {
 	// bodyDryRun means a DELETE's DeleteOptions body asked for a dry run
 	// (client-go sends it there, not in the query).
 	bodyDryRun bool
+	// applying means the request is a server-side apply, whose field
+	// manager has already recorded the managed fields.
+	applying bool
+	// scale means the request came through the scale subresource
+	// (managedFields entries record it).
+	scale bool
 }
 
 func (h *handler) serve() {
