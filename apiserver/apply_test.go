@@ -83,6 +83,24 @@ func TestApplyCreatesAndIsIdempotent(t *testing.T) {
 	}
 }
 
+// TestApplyBareNamespaceTwice: an apply that names only the object (the
+// server sets everything else) is idempotent too.
+func TestApplyBareNamespaceTwice(t *testing.T) {
+	cs, _ := newApplyClient(t)
+	ctx := context.Background()
+	first, err := cs.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace("demo"), metav1.ApplyOptions{FieldManager: "skiff"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := cs.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace("demo"), metav1.ApplyOptions{FieldManager: "skiff"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.ResourceVersion != second.ResourceVersion {
+		t.Errorf("second apply wrote: rv %s, then %s; managedFields %+v", first.ResourceVersion, second.ResourceVersion, second.ManagedFields)
+	}
+}
+
 // TestApplyConflictAndForce: a field another manager set is a 409 naming
 // the field and the manager, as Kubernetes words it; force takes it over.
 func TestApplyConflictAndForce(t *testing.T) {

@@ -64,10 +64,23 @@ func (h *handler) createObject(obj runtime.Object) error {
 		if err := h.admit(obj, nil); err != nil {
 			return err
 		}
-		if !h.applying {
+		switch {
+		case !h.applying:
 			// Like Kubernetes, the creator owns every field it set,
 			// defaults included.
 			tracked, err := h.trackUpdate(h.res.New(), obj)
+			if err != nil {
+				return err
+			}
+			obj = tracked
+			m = metaOf(obj)
+		case len(m.GetManagedFields()) == 0:
+			// An apply that set nothing but the name (a bare Namespace)
+			// leaves no managedFields; the field manager would then
+			// record the server's defaults under "before-first-apply" at
+			// the next apply, making an identical apply a write. Record
+			// them now, as that apply would.
+			tracked, err := h.trackUpdateAs(h.res.New(), obj, beforeFirstApply)
 			if err != nil {
 				return err
 			}

@@ -88,6 +88,10 @@ func resetFields(res *Resource, subresource string) map[fieldpath.APIVersion]fie
 	}
 }
 
+// beforeFirstApply is the manager apimachinery's field manager records
+// an object's existing fields under when it is first applied.
+const beforeFirstApply = "before-first-apply"
+
 // maxFieldManagerLength is Kubernetes' limit on a fieldManager's length.
 const maxFieldManagerLength = 128
 
@@ -141,6 +145,11 @@ func (h *handler) trackUpdate(live, next runtime.Object) (runtime.Object, error)
 	if err != nil {
 		return nil, err
 	}
+	return h.trackUpdateAs(live, next, manager)
+}
+
+// trackUpdateAs is trackUpdate as the given manager.
+func (h *handler) trackUpdateAs(live, next runtime.Object, manager string) (runtime.Object, error) {
 	fm, err := h.api.fields.get(h.res, h.fieldSubresource())
 	if err != nil {
 		return nil, err
