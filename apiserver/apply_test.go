@@ -20,7 +20,7 @@ import (
 	"github.com/skiffhq/skiff/apiserver/apitest"
 )
 
-func newApplyClient(t *testing.T) (kubernetes.Interface, string) {
+func newApplyClient(t testing.TB) (kubernetes.Interface, string) {
 	t.Helper()
 	srv, _ := apitest.NewServer(t)
 	cs, err := kubernetes.NewForConfig(&rest.Config{Host: srv.URL, UserAgent: "apply-test/v1 (linux)"})

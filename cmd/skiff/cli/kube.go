@@ -99,10 +99,15 @@ func (k *kube) ToRESTConfig() (*rest.Config, error) {
 		klog.SetLogger(logr.Discard())
 	}
 	k.defaultKubeconfig()
+	noConfig := errors.New("no cluster configured: pass --kubeconfig, set KUBECONFIG, or --server with --token (skiff dev writes " + filepath.Join(config.DevDataDir, server.AdminKubeconfig) + ")")
+	if *k.flags.KubeConfig == "" && *k.flags.APIServer == "" {
+		// client-go would fall back to http://localhost:8080.
+		return nil, noConfig
+	}
 	cfg, err := k.flags.ToRESTConfig()
 	if err != nil {
 		if clientcmd.IsEmptyConfig(err) {
-			return nil, errors.New("no cluster configured: pass --kubeconfig, set KUBECONFIG, or --server with --token (skiff dev writes " + filepath.Join(config.DevDataDir, server.AdminKubeconfig) + ")")
+			return nil, noConfig
 		}
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}

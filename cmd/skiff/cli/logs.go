@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -180,7 +181,9 @@ func isNotServedUpgrade(err error) bool {
 	if apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) || httpstream.IsUpgradeFailure(err) {
 		return true
 	}
-	return false
+	// client-go's SPDY executor reports a refused upgrade (the server's
+	// 404 Status) only as text.
+	return strings.Contains(err.Error(), "unable to upgrade streaming request")
 }
 
 // newExecutor prefers the WebSocket protocol and falls back to SPDY, as
