@@ -23,7 +23,7 @@ import (
 func newApplyClient(t testing.TB) (kubernetes.Interface, string) {
 	t.Helper()
 	srv, _ := apitest.NewServer(t)
-	cs, err := kubernetes.NewForConfig(&rest.Config{Host: srv.URL, UserAgent: "apply-test/v1 (linux)"})
+	cs, err := kubernetes.NewForConfig(&rest.Config{Host: srv.URL, UserAgent: "apply-test/v1 (linux)", QPS: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
