@@ -10,7 +10,7 @@ help:
 	@echo "test        vet and run all tests with -race (what CI runs, with lint)"
 	@echo "test-short  run the tests that skip long-running cases (-short)"
 	@echo "test-faults 200 fault-injection runs checked for linearizability (root; ~30 min)"
-	@echo "run         run a single-server cluster (skiff dev)"
+	@echo "run         run a one-machine cluster: server + worker + the demo images (skiff dev)"
 	@echo "run-ha      start three servers on 127.0.0.1-3 in the background"
 	@echo "stop-ha     stop the servers run-ha started"
 	@echo "bench       run every benchmark once"
@@ -48,8 +48,16 @@ FAULT_RUNS ?= 200
 test-faults: deps
 	set -o pipefail; SKIFF_FAULT_RUNS=$(FAULT_RUNS) $(GO) test -count=1 -v -timeout 4h -run 'TestLinearizability|TestCrash' ./internal/faults/ 2>&1 | tee faults.log | grep -E '^(=== RUN|--- |    faults_test|    crash_test|PASS|FAIL|ok)'
 
+# make run: a one-machine cluster (server + worker) on this machine, with
+# the demo images where the worker imports them at start. Installs what a
+# node needs (containerd, runc, CNI plugins, nftables, iproute2) when root.
 run:
-	$(GO) run ./cmd/skiff dev
+	@bash scripts/deps.sh run
+	$(GO) build -o bin/skiff ./cmd/skiff
+	@$(MAKE) --no-print-directory demo-image
+	@mkdir -p .skiff/dev/worker/images
+	@cp bin/demo-image.tar bin/demo-image-v2.tar .skiff/dev/worker/images/
+	bin/skiff dev
 
 run-ha:
 	@bash scripts/run-ha.sh

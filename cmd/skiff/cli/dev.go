@@ -199,7 +199,7 @@ func printNextSteps(e env, cfg config.Server, worker bool) {
 	fmt.Fprintf(e.stdout, "skiff dev: kubeconfig %s (written once the server is up); token %s\n", kc, cfg.TokenPath())
 	fmt.Fprintln(e.stdout, "skiff dev: next, in another terminal from this directory:")
 	if worker {
-		fmt.Fprintln(e.stdout, "  make demo-image && bin/skiff image import bin/demo-image.tar   # the demo app, no registry needed")
+		fmt.Fprintln(e.stdout, "  # the demo image: make run puts it in DATA_DIR/worker/images/, which the worker imports at start")
 		fmt.Fprintln(e.stdout, "  bin/skiff apply -f examples/demo/deployment.yaml --wait")
 		fmt.Fprintln(e.stdout, "  bin/skiff get pods -o wide")
 	}
