@@ -100,7 +100,7 @@ type podTally struct {
 	watchErrs []error
 }
 
-func tallyPods(t *testing.T, ctx context.Context, kc kubernetes.Interface, ns string) *podTally {
+func tallyPods(t testing.TB, ctx context.Context, kc kubernetes.Interface, ns string) *podTally {
 	t.Helper()
 	list, err := kc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
