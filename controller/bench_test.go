@@ -23,7 +23,8 @@ func BenchmarkDeployment1000(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	e := startEnv(b, ctx)
-	e.namespace(b, ctx, "bench")
+	// 32 status writers: a kubelet per node reports in parallel.
+	e.namespaceWith(b, ctx, "bench", 32)
 	var converge, rollout time.Duration
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {

@@ -43,6 +43,13 @@ func startEnv(t testing.TB, ctx context.Context) *env {
 // pods ready.
 func (e *env) namespace(t testing.TB, ctx context.Context, name string) *podsim.Kubelet {
 	t.Helper()
+	return e.namespaceWith(t, ctx, name, 4)
+}
+
+// namespaceWith is namespace with a kubelet of writers concurrent status
+// writers (a cluster of many nodes reports in parallel).
+func (e *env) namespaceWith(t testing.TB, ctx context.Context, name string, writers int) *podsim.Kubelet {
+	t.Helper()
 	if _, err := e.kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create namespace %s: %v", name, err)
 	}
@@ -52,7 +59,7 @@ func (e *env) namespace(t testing.TB, ctx context.Context, name string) *podsim.
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		k.Run(ctx, 4)
+		k.Run(ctx, writers)
 	}()
 	t.Cleanup(func() {
 		cancel()
