@@ -201,7 +201,7 @@ func (h *handler) finalDelete(obj runtime.Object, rev uint64) (runtime.Object, e
 		return obj, nil
 	}
 	m := metaOf(obj)
-	if _, err := h.propose(deleteCommand(h.res.Key(m.GetNamespace(), m.GetName()), rev, obj), m.GetName()); err != nil {
+	if _, err := h.propose(h.api.deleteCommand(h.res.Key(m.GetNamespace(), m.GetName()), rev, obj), m.GetName()); err != nil {
 		return nil, err
 	}
 	return obj, nil

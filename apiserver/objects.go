@@ -32,6 +32,9 @@ type handler struct {
 	// bodyDryRun means a DELETE's DeleteOptions body asked for a dry run
 	// (client-go sends it there, not in the query).
 	bodyDryRun bool
+	// drawn names the allocation keys (ClusterIP, NodePorts) an update
+	// chose at random, see allocate.
+	drawn map[string]bool
 }
 
 func (h *handler) serve() {

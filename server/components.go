@@ -8,12 +8,17 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/skiffhq/skiff/controller"
+	"github.com/skiffhq/skiff/scheduler"
 )
 
 // leaderComponents lists what runs on the leader, built-in first. The
 // scheduler and the controllers register here.
 func (s *Server) leaderComponents() []LeaderComponent {
-	var out []LeaderComponent
+	out := []LeaderComponent{
+		{Name: "scheduler", New: func(c *LeaderClients) (Runnable, error) {
+			return scheduler.New(scheduler.Config{Client: c.Kube, Informers: c.Informers, Recorder: c.Recorder, Log: c.Log}), nil
+		}},
+	}
 	if !s.noControllers {
 		out = append(out, LeaderComponent{Name: "controller-manager", New: newControllerManager})
 	}

@@ -181,6 +181,25 @@ func rules() []rule {
 			}
 			return bad
 		}},
+		{"image and test-daemon packages never depend on the control plane", func(g graph) []string {
+			// The worker imports ociimage, and the worker's and netproxy's
+			// tests import the test daemons; reaching fsm, apiserver or
+			// server through them would break the consumer rule above.
+			var bad []string
+			for _, p := range g.ownPackages() {
+				if !underAny(p.ImportPath, module+"/internal/ociimage", module+"/internal/testcontainerd",
+					module+"/internal/testimages", module+"/internal/testregistry") {
+					continue
+				}
+				isControlPlane := func(d string) bool {
+					return underAny(d, module+"/fsm", module+"/apiserver", module+"/server", module+"/testcluster")
+				}
+				if slices.ContainsFunc(p.Deps, isControlPlane) {
+					bad = append(bad, g.chain(p.ImportPath, isControlPlane))
+				}
+			}
+			return bad
+		}},
 		{"gossip does not depend on config", func(g graph) []string {
 			var bad []string
 			for _, p := range g.ownPackages() {

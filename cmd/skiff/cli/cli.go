@@ -77,6 +77,8 @@ func newRootCmd(e env) *cobra.Command {
 		newSnapshotCmd(e),
 		newTokenCmd(e),
 		newBenchCmd(e),
+		newDashboardCmd(e),
+		newImageCmd(e),
 	)
 	return root
 }
