@@ -39,6 +39,11 @@ func startEnv(t testing.TB, ctx context.Context) *env {
 	return &env{c: c, kc: kc}
 }
 
+// simScheduler is the spec.schedulerName of the tests' pods: there are no
+// nodes, so the leader's scheduler must leave them alone; the simulated
+// kubelet reports them running without a node.
+const simScheduler = "podsim"
+
 // namespace creates a namespace and starts a simulated kubelet marking its
 // pods ready.
 func (e *env) namespace(t testing.TB, ctx context.Context, name string) *podsim.Kubelet {

@@ -24,6 +24,7 @@ spec:
     metadata:
       labels: {app: web}
     spec:
+      schedulerName: podsim
       containers:
       - name: web
         image: app:v1
