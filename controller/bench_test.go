@@ -23,7 +23,8 @@ func BenchmarkDeployment1000(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	e := startEnv(b, ctx)
-	e.namespace(b, ctx, "bench")
+	// 32 status writers: a kubelet per node reports in parallel.
+	e.namespaceWith(b, ctx, "bench", 32)
 	var converge, rollout time.Duration
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
@@ -35,6 +36,7 @@ func BenchmarkDeployment1000(b *testing.B) {
 		}
 		benchRolledOut(b, ctx, e, name, "app:v1")
 		converge += time.Since(start)
+		tally := tallyPods(b, ctx, e.kc, "bench")
 		start = time.Now()
 		for {
 			cur, err := e.kc.AppsV1().Deployments("bench").Get(ctx, name, metav1.GetOptions{})
@@ -51,6 +53,12 @@ func BenchmarkDeployment1000(b *testing.B) {
 		benchRolledOut(b, ctx, e, name, "app:v2")
 		rollout += time.Since(start)
 		b.StopTimer()
+		maxPods, minReady, events := tally.finish()
+		b.Logf("rolling update seen by a watch: %d pod events, at most %d pods (limit %d), at least %d ready (limit %d)",
+			events, maxPods, replicas+replicas/4, minReady, replicas-replicas/4)
+		if maxPods > replicas+replicas/4 || minReady < replicas-replicas/4 {
+			b.Errorf("the rollout left its bounds: %d pods, %d ready", maxPods, minReady)
+		}
 		bg := metav1.DeletePropagationForeground
 		if err := e.kc.AppsV1().Deployments("bench").Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil {
 			b.Fatal(err)

@@ -31,7 +31,7 @@ func newDeployment(name string, replicas int32, surge, unavailable intstr.IntOrS
 				RollingUpdate: &appsv1.RollingUpdateDeployment{MaxSurge: &surge, MaxUnavailable: &unavailable}},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: lbl},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}, SchedulerName: simScheduler},
 			},
 		},
 	}
@@ -100,7 +100,7 @@ type podTally struct {
 	watchErrs []error
 }
 
-func tallyPods(t *testing.T, ctx context.Context, kc kubernetes.Interface, ns string) *podTally {
+func tallyPods(t testing.TB, ctx context.Context, kc kubernetes.Interface, ns string) *podTally {
 	t.Helper()
 	list, err := kc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {

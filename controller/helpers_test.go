@@ -39,9 +39,21 @@ func startEnv(t testing.TB, ctx context.Context) *env {
 	return &env{c: c, kc: kc}
 }
 
+// simScheduler is the spec.schedulerName of the tests' pods: there are no
+// nodes, so the leader's scheduler must leave them alone; the simulated
+// kubelet reports them running without a node.
+const simScheduler = "podsim"
+
 // namespace creates a namespace and starts a simulated kubelet marking its
 // pods ready.
 func (e *env) namespace(t testing.TB, ctx context.Context, name string) *podsim.Kubelet {
+	t.Helper()
+	return e.namespaceWith(t, ctx, name, 4)
+}
+
+// namespaceWith is namespace with a kubelet of writers concurrent status
+// writers (a cluster of many nodes reports in parallel).
+func (e *env) namespaceWith(t testing.TB, ctx context.Context, name string, writers int) *podsim.Kubelet {
 	t.Helper()
 	if _, err := e.kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create namespace %s: %v", name, err)
@@ -52,7 +64,7 @@ func (e *env) namespace(t testing.TB, ctx context.Context, name string) *podsim.
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		k.Run(ctx, 4)
+		k.Run(ctx, writers)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -71,27 +83,49 @@ func waitFor(t testing.TB, ctx context.Context, what string, cond func() bool) {
 	}
 }
 
-// kubectl runs the machine's kubectl against server 0 in namespace ns. It
-// skips the test if there is no kubectl, unless SKIFF_REQUIRE_KUBECTL is
-// set.
+// kubectl runs one kubectl binary against server 0 in one namespace.
 type kubectl struct {
 	t    *testing.T
 	path string
 	env  []string
 }
 
-func newKubectl(t *testing.T, c *testcluster.Cluster, ns string) *kubectl {
+// findKubectl returns the kubectl of env (SKIFF_KUBECTL or
+// SKIFF_KUBECTL_OLD) or of fallback. It skips the test if there is none,
+// unless SKIFF_REQUIRE_KUBECTL is set.
+func findKubectl(t *testing.T, env string, fallback func() (string, error)) string {
 	t.Helper()
-	path, err := exec.LookPath("kubectl")
-	if p := os.Getenv("SKIFF_KUBECTL"); p != "" {
-		path, err = p, nil
+	path := os.Getenv(env)
+	var err error
+	if path == "" {
+		path, err = fallback()
+	}
+	if err == nil {
+		_, err = os.Stat(path)
 	}
 	if err != nil {
 		if os.Getenv("SKIFF_REQUIRE_KUBECTL") != "" {
-			t.Fatalf("kubectl not found: %v; SKIFF_REQUIRE_KUBECTL is set", err)
+			t.Fatalf("kubectl not found (%v; set %s); SKIFF_REQUIRE_KUBECTL is set", err, env)
 		}
-		t.Skipf("kubectl not found: %v", err)
+		t.Skipf("kubectl not found (%v; set %s or run scripts/kubectl.sh)", err, env)
 	}
+	return path
+}
+
+// machineKubectl is the kubectl on PATH.
+func machineKubectl() (string, error) { return exec.LookPath("kubectl") }
+
+// oldKubectl is where scripts/kubectl.sh puts kubectl 1.20.
+func oldKubectl() (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "skiff", "kubectl-1.20", "kubectl"), nil
+}
+
+func newKubectl(t *testing.T, path string, c *testcluster.Cluster, ns string) *kubectl {
+	t.Helper()
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters["skiff"] = &clientcmdapi.Cluster{Server: c.URL(0), CertificateAuthorityData: c.CA()}
 	cfg.AuthInfos["skiff"] = &clientcmdapi.AuthInfo{Token: c.AdminToken()}

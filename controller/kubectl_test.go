@@ -24,23 +24,38 @@ spec:
     metadata:
       labels: {app: web}
     spec:
+      schedulerName: podsim
       containers:
       - name: web
         image: app:v1
 `
 
-// TestKubectlRollout drives a deployment with the real kubectl: rollout
-// status returns, set image + rollout status, rollout history lists both
-// revisions, rollout undo returns to the first template, rollout restart
-// rolls again, get all shows the workload, and delete namespace returns
-// once the namespace is gone.
+// TestKubectlRollout drives a deployment with the real kubectl, the
+// machine's (1.32) and 1.20: rollout status returns, set image + rollout
+// status, rollout history lists both revisions, rollout undo returns to
+// the first template, rollout restart rolls again, get all shows the
+// workload, and delete namespace returns once the namespace is gone.
 func TestKubectlRollout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	e := startEnv(t, ctx)
-	const ns = "kubectl"
-	e.namespace(t, ctx, ns)
-	k := newKubectl(t, e.c, ns)
+	for _, v := range []struct {
+		name, env string
+		find      func() (string, error)
+	}{
+		{"machine", "SKIFF_KUBECTL", machineKubectl},
+		{"1.20", "SKIFF_KUBECTL_OLD", oldKubectl},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			path := findKubectl(t, v.env, v.find)
+			ns := "kubectl-" + strings.ReplaceAll(v.name, ".", "-")
+			e.namespace(t, ctx, ns)
+			kubectlRollout(t, ctx, e, newKubectl(t, path, e.c, ns), ns)
+		})
+	}
+}
+
+func kubectlRollout(t *testing.T, ctx context.Context, e *env, k *kubectl, ns string) {
 	k.mustStdin(kubectlManifest, "apply", "-f", "-")
 	if out := k.must("rollout", "status", "deployment/web", "--timeout=60s"); !strings.Contains(out, "successfully rolled out") {
 		t.Fatalf("rollout status: %s", out)

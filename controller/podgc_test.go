@@ -36,7 +36,7 @@ func TestTerminatedPodGC(t *testing.T) {
 	mk := func(name string, phase corev1.PodPhase) {
 		t.Helper()
 		p, err := kc.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "app:v1"}}}}, metav1.CreateOptions{})
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "app:v1"}}, SchedulerName: simScheduler}}, metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

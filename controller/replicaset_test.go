@@ -23,7 +23,7 @@ func TestReplicaSetAdoptsAndReleases(t *testing.T) {
 	kubelet := e.namespace(t, ctx, ns)
 	lbl := map[string]string{"app": "rs"}
 	orphan := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "orphan", Labels: lbl},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "app:v1"}}}}
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "app:v1"}}, SchedulerName: simScheduler}}
 	if _, err := e.kc.CoreV1().Pods(ns).Create(ctx, orphan, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,7 @@ type Controller struct {
 	podLister corelisters.PodLister
 	synced    []cache.InformerSynced
 	queue     reconcile.Queue
+	handlers  reconcile.Handlers
 }
 
 // New requests the Deployment, ReplicaSet and Pod informers and returns
@@ -70,9 +71,9 @@ func New(cfg Config) *Controller {
 		synced:    []cache.InformerSynced{dInf.Informer().HasSynced, rsInf.Informer().HasSynced, podInf.Informer().HasSynced},
 		queue:     reconcile.NewQueue("deployment"),
 	}
-	_, _ = dInf.Informer().AddEventHandler(reconcile.Enqueuer(c.queue))
+	c.handlers.Add(dInf.Informer(), reconcile.Enqueuer(c.queue))
 	rsChanged := func(obj any) { c.enqueueOwnerOf(obj) }
-	_, _ = rsInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	c.handlers.Add(rsInf.Informer(), cache.ResourceEventHandlerFuncs{
 		AddFunc: rsChanged,
 		UpdateFunc: func(oldObj, newObj any) {
 			c.enqueueOwnerOf(oldObj)
@@ -82,13 +83,14 @@ func New(cfg Config) *Controller {
 	})
 	// Only Recreate waits on pods: the last old pod's deletion lets it
 	// scale the new ReplicaSet up.
-	_, _ = podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: c.podDeleted})
+	c.handlers.Add(podInf.Informer(), cache.ResourceEventHandlerFuncs{DeleteFunc: c.podDeleted})
 	return c
 }
 
 // Run waits for the informers, then syncs deployments until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
-	if !reconcile.WaitForSync(ctx, c.synced...) {
+	defer c.handlers.RemoveAll()
+	if !reconcile.WaitForSync(ctx, append(c.synced, c.handlers.Synced()...)...) {
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -10,16 +10,11 @@ import (
 )
 
 // Plan is one step of a rollout: the spec.replicas the step wants for the
-// new ReplicaSet and for the old ReplicaSets it changes, by name. An empty
-// Plan (Changed false) means the rollout waits for pods to change.
+// new ReplicaSet and for the old ReplicaSets it changes, by name. A Plan
+// that changes nothing means the rollout waits for pods to change.
 type Plan struct {
 	New int32
 	Old map[string]int32
-}
-
-// Changed reports whether p differs from the current state.
-func (p Plan) Changed(newRS *appsv1.ReplicaSet) bool {
-	return len(p.Old) > 0 || p.New != replicasOf(newRS)
 }
 
 func replicasOf(rs *appsv1.ReplicaSet) int32 {

@@ -11,14 +11,14 @@ import (
 
 // Condition reasons, as Kubernetes and kubectl rollout status know them.
 const (
-	ReasonNewRSCreated      = "NewReplicaSetCreated"
-	ReasonRSUpdated         = "ReplicaSetUpdated"
-	ReasonNewRSAvailable    = "NewReplicaSetAvailable"
-	ReasonTimedOut          = "ProgressDeadlineExceeded"
-	ReasonPaused            = "DeploymentPaused"
-	ReasonResumed           = "DeploymentResumed"
-	ReasonMinimumAvailable  = "MinimumReplicasAvailable"
-	ReasonMinimumUnavailble = "MinimumReplicasUnavailable"
+	ReasonNewRSCreated       = "NewReplicaSetCreated"
+	ReasonRSUpdated          = "ReplicaSetUpdated"
+	ReasonNewRSAvailable     = "NewReplicaSetAvailable"
+	ReasonTimedOut           = "ProgressDeadlineExceeded"
+	ReasonPaused             = "DeploymentPaused"
+	ReasonResumed            = "DeploymentResumed"
+	ReasonMinimumAvailable   = "MinimumReplicasAvailable"
+	ReasonMinimumUnavailable = "MinimumReplicasUnavailable"
 )
 
 // Counts sums the status of the ReplicaSets into a deployment status
@@ -59,7 +59,7 @@ func CalculateStatus(d *appsv1.Deployment, newRS *appsv1.ReplicaSet, all []*apps
 	if st.AvailableReplicas >= Replicas(d)-unavailable {
 		setCondition(&st, appsv1.DeploymentAvailable, corev1.ConditionTrue, ReasonMinimumAvailable, "Deployment has minimum availability.", now)
 	} else {
-		setCondition(&st, appsv1.DeploymentAvailable, corev1.ConditionFalse, ReasonMinimumUnavailble, "Deployment does not have minimum availability.", now)
+		setCondition(&st, appsv1.DeploymentAvailable, corev1.ConditionFalse, ReasonMinimumUnavailable, "Deployment does not have minimum availability.", now)
 	}
 	prog := getCondition(st.Conditions, appsv1.DeploymentProgressing)
 	rsName := ""

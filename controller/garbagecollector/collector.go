@@ -43,6 +43,7 @@ type Collector struct {
 	kinds     []*kind
 	podLister corelisters.PodLister
 	queue     reconcile.Queue
+	handlers  reconcile.Handlers
 }
 
 // New requests the informers of every kind in Kinds, indexes them by
@@ -68,12 +69,14 @@ func New(cfg Config) *Collector {
 		queue:     reconcile.NewQueue("garbagecollector"),
 	}
 	for i, k := range c.kinds {
-		if err := k.informer.AddIndexers(cache.Indexers{ownerIndex: ownerUIDs}); err != nil {
-			// Only possible if the factory was started before New, which
-			// the runner's contract rules out.
-			c.log.Error("cannot index by owner", "kind", k.gvk.Kind, "err", err)
+		// A collector built again over running informers (the leader's
+		// runner restarts a failed component) finds its index there.
+		if _, ok := k.informer.GetIndexer().GetIndexers()[ownerIndex]; !ok {
+			if err := k.informer.AddIndexers(cache.Indexers{ownerIndex: ownerUIDs}); err != nil {
+				c.log.Error("cannot index by owner", "kind", k.gvk.Kind, "err", err)
+			}
 		}
-		_, _ = k.informer.AddEventHandler(c.handlers(i))
+		c.handlers.Add(k.informer, c.eventHandlers(i))
 	}
 	return c
 }
@@ -87,11 +90,11 @@ func parseItem(s string) (int, string, bool) {
 	return n, key, ok && err == nil
 }
 
-// handlers queue, for every event of an object of kind i: the object
+// eventHandlers queue, for every event of an object of kind i: the object
 // itself (its owners may be gone, or it may be an owner being deleted),
 // its dependents when it is deleted or being deleted, and its owners when
 // it goes (a foreground owner may be waiting for it).
-func (c *Collector) handlers(i int) cache.ResourceEventHandlerFuncs {
+func (c *Collector) eventHandlers(i int) cache.ResourceEventHandlerFuncs {
 	self := func(obj any) {
 		if key, ok := reconcile.Key(obj); ok {
 			c.queue.Add(item(i, key))
@@ -161,9 +164,10 @@ func (c *Collector) kindOf(apiVersion, kindName string) int {
 
 // Run waits for the informers, then collects until ctx ends.
 func (c *Collector) Run(ctx context.Context) error {
-	synced := make([]cache.InformerSynced, len(c.kinds))
-	for i, k := range c.kinds {
-		synced[i] = k.informer.HasSynced
+	defer c.handlers.RemoveAll()
+	synced := c.handlers.Synced()
+	for _, k := range c.kinds {
+		synced = append(synced, k.informer.HasSynced)
 	}
 	if !reconcile.WaitForSync(ctx, synced...) {
 		if ctx.Err() != nil {

@@ -38,11 +38,12 @@ type Config struct {
 
 // Controller is the namespace controller.
 type Controller struct {
-	cfg    Config
-	log    *slog.Logger
-	lister corelisters.NamespaceLister
-	synced cache.InformerSynced
-	queue  reconcile.Queue
+	cfg      Config
+	log      *slog.Logger
+	lister   corelisters.NamespaceLister
+	synced   cache.InformerSynced
+	queue    reconcile.Queue
+	handlers reconcile.Handlers
 }
 
 // New requests the Namespace informer and returns the controller without
@@ -65,14 +66,15 @@ func New(cfg Config) *Controller {
 		synced: inf.Informer().HasSynced,
 		queue:  reconcile.NewQueue("namespace"),
 	}
-	_, _ = inf.Informer().AddEventHandler(reconcile.Enqueuer(c.queue))
+	c.handlers.Add(inf.Informer(), reconcile.Enqueuer(c.queue))
 	return c
 }
 
 // Run waits for the informer, then empties deleted namespaces until ctx
 // ends.
 func (c *Controller) Run(ctx context.Context) error {
-	if !reconcile.WaitForSync(ctx, c.synced) {
+	defer c.handlers.RemoveAll()
+	if !reconcile.WaitForSync(ctx, append(c.handlers.Synced(), c.synced)...) {
 		if ctx.Err() != nil {
 			return nil
 		}

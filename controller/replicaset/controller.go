@@ -47,6 +47,7 @@ type Controller struct {
 	synced    []cache.InformerSynced
 	queue     reconcile.Queue
 	exp       *expectations
+	handlers  reconcile.Handlers
 }
 
 // New requests the ReplicaSet and Pod informers from cfg.Informers and
@@ -75,8 +76,8 @@ func New(cfg Config) *Controller {
 		queue:     reconcile.NewQueue("replicaset"),
 		exp:       newExpectations(),
 	}
-	_, _ = rsInf.Informer().AddEventHandler(reconcile.Enqueuer(c.queue))
-	_, _ = podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	c.handlers.Add(rsInf.Informer(), reconcile.Enqueuer(c.queue))
+	c.handlers.Add(podInf.Informer(), cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.podAdded,
 		UpdateFunc: c.podUpdated,
 		DeleteFunc: c.podDeleted,
@@ -86,7 +87,8 @@ func New(cfg Config) *Controller {
 
 // Run waits for the informers, then syncs ReplicaSets until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
-	if !reconcile.WaitForSync(ctx, c.synced...) {
+	defer c.handlers.RemoveAll()
+	if !reconcile.WaitForSync(ctx, append(c.synced, c.handlers.Synced()...)...) {
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -35,6 +35,7 @@ type Controller struct {
 	saLister corelisters.ServiceAccountLister
 	synced   []cache.InformerSynced
 	queue    reconcile.Queue
+	handlers reconcile.Handlers
 }
 
 // New requests the Namespace and ServiceAccount informers and returns the
@@ -53,8 +54,8 @@ func New(cfg Config) *Controller {
 		synced:   []cache.InformerSynced{nsInf.Informer().HasSynced, saInf.Informer().HasSynced},
 		queue:    reconcile.NewQueue("serviceaccount"),
 	}
-	_, _ = nsInf.Informer().AddEventHandler(reconcile.Enqueuer(c.queue))
-	_, _ = saInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: func(obj any) {
+	c.handlers.Add(nsInf.Informer(), reconcile.Enqueuer(c.queue))
+	c.handlers.Add(saInf.Informer(), cache.ResourceEventHandlerFuncs{DeleteFunc: func(obj any) {
 		if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = tomb.Obj
 		}
@@ -68,7 +69,8 @@ func New(cfg Config) *Controller {
 // Run waits for the informers, then keeps the default accounts until ctx
 // ends.
 func (c *Controller) Run(ctx context.Context) error {
-	if !reconcile.WaitForSync(ctx, c.synced...) {
+	defer c.handlers.RemoveAll()
+	if !reconcile.WaitForSync(ctx, append(c.synced, c.handlers.Synced()...)...) {
 		if ctx.Err() != nil {
 			return nil
 		}

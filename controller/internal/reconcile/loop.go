@@ -88,3 +88,44 @@ func Enqueuer(q Queue) cache.ResourceEventHandlerFuncs {
 func WaitForSync(ctx context.Context, synced ...cache.InformerSynced) bool {
 	return cache.WaitForCacheSync(ctx.Done(), synced...)
 }
+
+// Handlers remembers the event handlers a controller added to shared
+// informers, so that its Run can remove them when it ends: the leader's
+// runner may build the controller again over the same, still running,
+// informers, and the old handlers must not keep feeding a dead queue.
+type Handlers struct {
+	regs []registration
+}
+
+type registration struct {
+	inf cache.SharedInformer
+	reg cache.ResourceEventHandlerRegistration
+}
+
+// Add adds h to inf and remembers it.
+func (hs *Handlers) Add(inf cache.SharedInformer, h cache.ResourceEventHandler) {
+	reg, err := inf.AddEventHandler(h)
+	if err != nil {
+		// Only a stopped informer refuses; its controller never runs.
+		return
+	}
+	hs.regs = append(hs.regs, registration{inf, reg})
+}
+
+// Synced returns the HasSynced of every handler added: each reports true
+// once its handler has been sent the informer's initial list.
+func (hs *Handlers) Synced() []cache.InformerSynced {
+	out := make([]cache.InformerSynced, len(hs.regs))
+	for i, r := range hs.regs {
+		out[i] = r.reg.HasSynced
+	}
+	return out
+}
+
+// RemoveAll removes every remembered handler.
+func (hs *Handlers) RemoveAll() {
+	for _, r := range hs.regs {
+		_ = r.inf.RemoveEventHandler(r.reg)
+	}
+	hs.regs = nil
+}
