@@ -1,6 +1,7 @@
 package podsecurity
 
 import (
+	"encoding/json"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -217,4 +218,35 @@ func BenchmarkCheck(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzCheck feeds Check pods decoded from arbitrary JSON, as a client may
+// send them, under arbitrary enforce labels. Check must not panic, must
+// admit everything at privileged, and the levels must nest: a pod
+// restricted admits, baseline admits too.
+func FuzzCheck(f *testing.F) {
+	for _, seed := range []struct{ label, pod string }{
+		{"baseline", `{"spec":{"containers":[{"name":"app","image":"busybox"}]}}`},
+		{"restricted", `{"spec":{"hostNetwork":true,"containers":[{"name":"app","securityContext":{"privileged":true}}]}}`},
+		{"privilegd", `{"spec":{"hostUsers":false,"securityContext":{"runAsNonRoot":true,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"a","securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]}}}]}}`},
+		{"", `{"metadata":{"annotations":{"container.apparmor.security.beta.kubernetes.io/a":"unconfined"}},"spec":{"volumes":[{"name":"h","hostPath":{"path":"/"}}],"ephemeralContainers":[{"name":"d","ports":[{"hostPort":1}]}]}}`},
+	} {
+		f.Add(seed.label, []byte(seed.pod))
+	}
+	c := newChecker(f)
+	f.Fuzz(func(t *testing.T, label string, data []byte) {
+		var pod corev1.Pod
+		if json.Unmarshal(data, &pod) != nil {
+			return
+		}
+		_ = c.Check(labels(label), &pod)
+		if err := c.Check(labels("privileged"), &pod); err != nil {
+			t.Fatalf("privileged refused a pod: %v", err)
+		}
+		if c.Check(labels("restricted"), &pod) == nil {
+			if err := c.Check(labels("baseline"), &pod); err != nil {
+				t.Fatalf("restricted admits a pod baseline refuses: %v", err)
+			}
+		}
+	})
 }
