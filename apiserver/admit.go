@@ -21,12 +21,16 @@ type Admission struct {
 	// left out (a service's ClusterIP) over from old.
 	PrepareUpdate func(obj, old runtime.Object)
 	// PodSecurity checks a pod being created or updated against the Pod
-	// Security level its namespace's labels select.
-	PodSecurity func(nsLabels map[string]string, pod *corev1.Pod) field.ErrorList
+	// Security level its namespace's labels select, and returns why the
+	// pod is refused (nil if it is admitted); the handler answers 403
+	// Forbidden with that message, as kube-apiserver does.
+	PodSecurity func(nsLabels map[string]string, pod *corev1.Pod) error
 }
 
 // admit defaults and validates obj, a new object (old == nil) or an
-// update of old, and returns a 422 Invalid status naming every bad field.
+// update of old, and returns a 422 Invalid status naming every bad field,
+// or, for a valid pod its namespace's Pod Security level refuses, a 403
+// Forbidden status.
 func (h *handler) admit(obj, old runtime.Object) error {
 	ad := h.api.admission
 	if ad.Default != nil {
@@ -40,16 +44,20 @@ func (h *handler) admit(obj, old runtime.Object) error {
 	} else if ad.Validate != nil {
 		errs = ad.Validate(obj, old)
 	}
-	// Like Kubernetes, Pod Security judges new pods and changed pod specs:
-	// a metadata-only update (a finalizer removed, a label added) of a pod
-	// admitted under an older, laxer level still goes through.
-	if pod, ok := obj.(*corev1.Pod); ok && ad.PodSecurity != nil && h.ri.Subresource == "" && len(errs) == 0 {
-		if oldPod, ok := old.(*corev1.Pod); !ok || !equality.Semantic.DeepEqual(oldPod.Spec, pod.Spec) {
-			errs = ad.PodSecurity(h.namespaceLabels(pod.Namespace), pod)
-		}
-	}
 	if len(errs) > 0 {
 		return apierrors.NewInvalid(h.res.GVK().GroupKind(), metaOf(obj).GetName(), errs)
+	}
+	// Like Kubernetes, Pod Security judges valid new pods and changed pod
+	// specs: a metadata-only update (a finalizer removed, a label added)
+	// of a pod admitted under an older, laxer level still goes through.
+	// Kubernetes refuses with 403 Forbidden, not 422: the pod is valid,
+	// its namespace's policy forbids it.
+	if pod, ok := obj.(*corev1.Pod); ok && ad.PodSecurity != nil && h.ri.Subresource == "" {
+		if oldPod, ok := old.(*corev1.Pod); !ok || !equality.Semantic.DeepEqual(oldPod.Spec, pod.Spec) {
+			if err := ad.PodSecurity(h.namespaceLabels(pod.Namespace), pod); err != nil {
+				return apierrors.NewForbidden(h.res.GVR.GroupResource(), pod.Name, err)
+			}
+		}
 	}
 	return nil
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/skiffhq/skiff/apiserver"
 	"github.com/skiffhq/skiff/apiserver/auth"
-	"github.com/skiffhq/skiff/apiserver/podsecurity"
 	"github.com/skiffhq/skiff/apiserver/validation"
 	"github.com/skiffhq/skiff/fsm"
 	"github.com/skiffhq/skiff/fsm/raftstore"
@@ -44,7 +43,7 @@ func (s *Server) newAPI(metrics *apiserver.Metrics) http.Handler {
 			Validate:       validation.Validate,
 			ValidateStatus: validation.ValidateStatus,
 			PrepareUpdate:  validation.PrepareUpdate,
-			PodSecurity:    podsecurity.Check,
+			PodSecurity:    s.podSecurity.Check,
 		},
 		Authorize: authorizeAPI,
 		FenceTerm: fenceTerm,

@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/skiffhq/skiff/apiserver/auth"
+	"github.com/skiffhq/skiff/apiserver/podsecurity"
 	"github.com/skiffhq/skiff/config"
 	"github.com/skiffhq/skiff/fsm/raftstore"
 	"github.com/skiffhq/skiff/gossip"
@@ -39,7 +40,9 @@ type Server struct {
 	http   *http.Server
 	fwd    *forwarder
 	authn  *auth.Authenticator
-	tls    atomic.Pointer[tlsState]
+	// podSecurity judges pods against their namespace's Pod Security level.
+	podSecurity *podsecurity.Checker
+	tls         atomic.Pointer[tlsState]
 
 	// membershipHint is set when a leader asks this server to check that
 	// it is still a member; hinted (membership loop only) is when this
@@ -119,7 +122,11 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 		// Validate catches a configured token; this is the generated one.
 		return nil, fmt.Errorf("accepted_tokens holds the token of %s: list only the other tokens to accept", cfg.TokenPath())
 	}
-	s := &Server{cfg: cfg, log: log, token: token, failed: make(chan error, 1), extraLeader: o.leader, noBuiltin: o.noBuiltin}
+	podSecurity, err := podsecurity.New()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, token: token, podSecurity: podSecurity, failed: make(chan error, 1), extraLeader: o.leader, noBuiltin: o.noBuiltin}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	ok := false
 	defer func() {

@@ -1,5 +1,7 @@
 package podsecurity
 
+import "k8s.io/pod-security-admission/api"
+
 // Level is a Pod Security Standards profile.
 type Level string
 
@@ -41,3 +43,6 @@ func LevelOf(nsLabels map[string]string) Level {
 	}
 	return LevelRestricted
 }
+
+// apiLevel returns the library's name for the level; the names are the same.
+func (l Level) apiLevel() api.Level { return api.Level(l) }
