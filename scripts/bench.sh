@@ -29,6 +29,15 @@ go test -run '^$' -bench 'BenchmarkDiskBurst' -benchtime 1x -timeout 30m ./testc
 go test -run '^$' -bench 'BenchmarkRaftDBGrowth' -benchtime 1x -timeout 30m ./testcluster/ | grep -E '^disk: ' | grep -v -E 'server [12]:'
 go test -run '^$' -bench 'BenchmarkLogStoreCommit' -benchtime 1x -timeout 30m ./fsm/raftstore/ | grep -E 'entries=[0-9]+ options=' | sed 's/^ *logstore_test.go:[0-9]*: //'
 
+# Service networking (docs/networking.md). The netproxy benchmarks need root
+# (network namespaces) and skip without it.
+echo
+echo "service networking: rule programming at 1,000 Services x 10 endpoints, ClusterIP vs pod IP, cluster DNS"
+uptime
+go test -run '^$' -bench 'BenchmarkProgram' -benchtime 50x -timeout 30m ./netproxy/ | grep -E 'Benchmark|from scratch'
+go test -run '^$' -bench 'BenchmarkClusterIPvsDirect' -benchtime 1x -timeout 30m ./netproxy/ | grep -E 'ClusterIP:'
+go test -run '^$' -bench 'BenchmarkQueryLoopback' -benchtime 5s -timeout 30m ./clusterdns/ | grep -E '^Benchmark'
+
 # The Kubernetes API benchmark needs a running cluster, so `make bench` does
 # not start one. Against `make run-ha`, by hand:
 #   make run-ha
