@@ -59,6 +59,8 @@ type API struct {
 	serviceCIDR netip.Prefix
 	readOnly    *inflight
 	mutating    *inflight
+	watches     *watchCaches
+	fields      *fieldManagers
 }
 
 // New returns an API serving cfg.Store.
@@ -72,6 +74,8 @@ func New(cfg Config) *API {
 		a.now = time.Now
 	}
 	a.metrics = cfg.Metrics
+	a.watches = newWatchCaches(cfg.Store)
+	a.fields = newFieldManagers()
 	a.serviceCIDR = cfg.ServiceCIDR
 	if !a.serviceCIDR.IsValid() {
 		a.serviceCIDR = DefaultServiceCIDR
