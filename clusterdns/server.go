@@ -168,23 +168,37 @@ func (s *Server) Run(ctx context.Context) error {
 		{Listener: ln, Handler: s, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second},
 	}
 	errc := make(chan error, len(servers))
-	var started sync.WaitGroup
+	started := make(chan struct{}, len(servers))
 	for _, srv := range servers {
-		started.Add(1)
-		srv.NotifyStartedFunc = started.Done
+		srv.NotifyStartedFunc = func() { started <- struct{}{} }
 		go func() { errc <- srv.ActivateAndServe() }()
 	}
-	started.Wait()
-	close(s.ready)
-	s.log.Info("cluster DNS serving", "addr", pc.LocalAddr(), "domain", s.cfg.Domain, "upstreams", s.upstreams)
 	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-errc:
+	// Wait for both listeners to serve, or for either to fail, or for the
+	// end; a server that fails to start must not leave Run waiting.
+	for n := 0; n < len(servers) && runErr == nil; n++ {
+		select {
+		case <-started:
+		case runErr = <-errc:
+		case <-ctx.Done():
+			n = len(servers)
+		}
+	}
+	if runErr == nil && ctx.Err() == nil {
+		close(s.ready)
+		s.log.Info("cluster DNS serving", "addr", pc.LocalAddr(), "domain", s.cfg.Domain, "upstreams", s.upstreams)
+		select {
+		case <-ctx.Done():
+		case runErr = <-errc:
+		}
 	}
 	for _, srv := range servers {
 		_ = srv.Shutdown()
 	}
+	// Closing the sockets also ends a server that had not started when
+	// Shutdown ran.
+	pc.Close()
+	ln.Close()
 	if runErr != nil {
 		return fmt.Errorf("clusterdns: serve: %w", runErr)
 	}

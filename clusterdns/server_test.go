@@ -75,8 +75,8 @@ func run(t testing.TB, s *Server) {
 	case <-s.Ready():
 	case err := <-done:
 		t.Fatalf("Run returned before serving: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("server not ready in 10s")
+	case <-time.After(60 * time.Second):
+		t.Fatal("server not ready in 60s")
 	}
 }
 

@@ -148,6 +148,18 @@ func compileStmt(s Stmt) ([]expr.Any, error) {
 		return []expr.Any{&expr.Reject{Type: unix.NFT_REJECT_ICMP_UNREACH, Code: 3}}, nil
 	case Do:
 		return []expr.Any{verdictExpr(s.Verdict)}, nil
+	case DNATMap:
+		// The map's data (address . port) lands in the 32-bit registers
+		// 8 and 9, which make up the 16-byte register 1.
+		return []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{byte(s.Proto)}},
+			&expr.Numgen{Register: reg1, Modulus: s.Mod, Type: unix.NFT_NG_RANDOM},
+			&expr.Lookup{SourceRegister: reg1, IsDestRegSet: true, DestRegister: reg1, SetName: s.Map},
+			&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: reg1, RegProtoMin: reg32base + 1, Specified: true},
+		}, nil
+	case MatchSelf:
+		return []expr.Any{loadAddr(Saddr, reg32base), loadAddr(Daddr, reg32base+1), &expr.Lookup{SourceRegister: reg32base, SetName: s.Set}}, nil
 	}
 	return nil, fmt.Errorf("unknown statement %T", s)
 }
@@ -186,6 +198,8 @@ func keyType(k KeyKind) nftables.SetDatatype {
 		return nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetProto, nftables.TypeInetService)
 	case KeyProtoPort:
 		return nftables.MustConcatSetType(nftables.TypeInetProto, nftables.TypeInetService)
+	case KeyAddrPair:
+		return nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeIPAddr)
 	case KeyIndex:
 		// mark is nft's 32-bit host-order integer, which is what numgen
 		// writes to its register.
@@ -203,6 +217,8 @@ func kindOf(name string) KeyKind {
 		return KeyAddrProtoPort
 	case name == mapNodePorts || name == mapNoEndpointNodePts:
 		return KeyProtoPort
+	case name == setHairpin:
+		return KeyAddrPair
 	case strings.HasPrefix(name, "ep-"):
 		return KeyAddr
 	}
@@ -221,13 +237,16 @@ func encodeKey(kind KeyKind, k Key) []byte {
 		return []byte{byte(k.Proto), 0, 0, 0, byte(k.Port >> 8), byte(k.Port), 0, 0}
 	case KeyIndex:
 		return native32(k.Index)
+	case KeyAddrPair:
+		a := k.Addr.As4()
+		return append(a[:], a[:]...)
 	}
 	a := k.Addr.As4()
 	return a[:]
 }
 
 func decodeKey(kind KeyKind, b []byte) (Key, error) {
-	want := map[KeyKind]int{KeyAddrProtoPort: 12, KeyProtoPort: 8, KeyIndex: 4, KeyAddr: 4}[kind]
+	want := map[KeyKind]int{KeyAddrProtoPort: 12, KeyProtoPort: 8, KeyIndex: 4, KeyAddr: 4, KeyAddrPair: 8}[kind]
 	if len(b) < want {
 		return Key{}, fmt.Errorf("set key of %d bytes, want %d", len(b), want)
 	}
@@ -240,4 +259,19 @@ func decodeKey(kind KeyKind, b []byte) (Key, error) {
 		return Key{Index: binaryutil.NativeEndian.Uint32(b[:4])}, nil
 	}
 	return Key{Addr: netip.AddrFrom4([4]byte(b[:4]))}, nil
+}
+
+// destType is the data type of DNAT maps: ipv4_addr . inet_service.
+var destType = nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetService)
+
+func encodeDest(d netip.AddrPort) []byte {
+	a := d.Addr().As4()
+	return []byte{a[0], a[1], a[2], a[3], byte(d.Port() >> 8), byte(d.Port()), 0, 0}
+}
+
+func decodeDest(b []byte) (netip.AddrPort, error) {
+	if len(b) < 6 {
+		return netip.AddrPort{}, fmt.Errorf("map data of %d bytes, want 8", len(b))
+	}
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[:4])), binary.BigEndian.Uint16(b[4:6])), nil
 }

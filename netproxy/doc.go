@@ -16,10 +16,11 @@
 //
 // The layout follows kube-proxy's nftables mode: ClusterIP and NodePort
 // destinations are found with one verdict-map lookup, each service-port
-// chooses an endpoint with "numgen random mod N" through a per-service
-// verdict map, sessionAffinity ClientIP uses one dynamic timeout set per
-// endpoint, and packets that need source NAT carry a mark that the
-// postrouting chain masquerades. Services without endpoints are rejected
+// DNATs to the endpoint "numgen random mod N" picks from a per-service
+// map of address . port (so an endpoint change is a map-element change),
+// sessionAffinity ClientIP uses a chain and a dynamic timeout set per
+// endpoint, and packets that need source NAT (from outside the pod CIDR,
+// NodePorts, hairpin) are masqueraded in postrouting. Services without endpoints are rejected
 // in the filter hooks (TCP reset, otherwise ICMP port unreachable).
 //
 // Only IPv4 is programmed; IPv6 ClusterIPs are ignored.

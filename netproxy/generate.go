@@ -26,6 +26,7 @@ const (
 	mapNodePorts         = "service-nodeports"
 	mapNoEndpointSvcs    = "no-endpoint-services"
 	mapNoEndpointNodePts = "no-endpoint-nodeports"
+	setHairpin           = "hairpin-endpoints"
 )
 
 // NodeInfo is what rule generation needs to know about this node.
@@ -72,6 +73,7 @@ func addFixed(m *Model) {
 		Rule{MatchPrefix{Field: Daddr, Not: true, Prefix: netip.MustParsePrefix("127.0.0.0/8")}, MatchLocal{Field: Daddr}, Do{jump(chainNodePorts)}})
 	m.chain(chainNodePorts, nil, Rule{Vmap{Key: ByProtoPort, Map: mapNodePorts}})
 	m.chain(chainMasquerading, nil,
+		Rule{MatchSelf{Set: setHairpin}, Masquerade{}},
 		Rule{MatchMarkClear{Bits: MasqueradeMark}, Do{Verdict{Kind: Return}}},
 		Rule{SetMark{Bits: MasqueradeMark, Xor: true}},
 		Rule{Masquerade{}})
@@ -83,6 +85,7 @@ func addFixed(m *Model) {
 	m.vmap(mapNodePorts, KeyProtoPort)
 	m.vmap(mapNoEndpointSvcs, KeyAddrProtoPort)
 	m.vmap(mapNoEndpointNodePts, KeyProtoPort)
+	m.Sets[setHairpin] = &Set{Name: setHairpin, Key: KeyAddrPair, Elems: map[Key]Verdict{}}
 }
 
 // Chain names of a service-port: svc is the ClusterIP entry (masquerade
@@ -162,16 +165,27 @@ func addServicePort(m *Model, sp *ServicePort, node NodeInfo) {
 }
 
 // addChooser adds the chain name that picks one of eps (after the rules
-// in first) with its verdict map, and the endpoint chains and affinity
-// sets of eps.
+// in first) with its map. Without affinity the chain DNATs through a data
+// map of index → endpoint and hairpin traffic is caught in postrouting
+// by the hairpin set; with affinity each endpoint gets a chain (hairpin,
+// affinity update, DNAT) and a dynamic set, and the map holds verdicts.
 func addChooser(m *Model, sp *ServicePort, name string, eps []Endpoint, first ...Rule) {
 	id := sp.id()
 	rules := first
-	if sp.Affinity > 0 {
-		for _, e := range eps {
-			ec := epChain(id, e)
-			rules = append(rules, Rule{MatchInSet{Field: Saddr, Set: ec}, Do{goTo(ec)}})
+	if sp.Affinity == 0 {
+		rules = append(rules, Rule{DNATMap{Proto: sp.Proto, Mod: uint32(len(eps)), Map: name}})
+		m.chain(name, nil, rules...)
+		dm := &Set{Name: name, Key: KeyIndex, Map: true, Data: true, Elems: map[Key]Verdict{}}
+		m.Sets[name] = dm
+		for i, e := range eps {
+			dm.Elems[Key{Index: uint32(i)}] = Verdict{Dest: netip.AddrPortFrom(e.Addr, e.Port)}
+			m.Sets[setHairpin].Elems[Key{Addr: e.Addr}] = Verdict{}
 		}
+		return
+	}
+	for _, e := range eps {
+		ec := epChain(id, e)
+		rules = append(rules, Rule{MatchInSet{Field: Saddr, Set: ec}, Do{goTo(ec)}})
 	}
 	rules = append(rules, Rule{Vmap{Key: ByRandom, Mod: uint32(len(eps)), Map: name}})
 	m.chain(name, nil, rules...)
@@ -182,12 +196,10 @@ func addChooser(m *Model, sp *ServicePort, name string, eps []Endpoint, first ..
 		if _, done := m.Chains[ec]; done {
 			continue
 		}
-		er := []Rule{{MatchPrefix{Field: Saddr, Prefix: netip.PrefixFrom(e.Addr, 32)}, Do{jump(chainMarkMasq)}}}
-		if sp.Affinity > 0 {
-			m.Sets[ec] = &Set{Name: ec, Key: KeyAddr, Dynamic: true, Timeout: sp.Affinity}
-			er = append(er, Rule{UpdateSet{Set: ec, Timeout: sp.Affinity}})
-		}
-		er = append(er, Rule{DNAT{Proto: sp.Proto, Addr: e.Addr, Port: e.Port}})
-		m.chain(ec, nil, er...)
+		m.Sets[ec] = &Set{Name: ec, Key: KeyAddr, Dynamic: true, Timeout: sp.Affinity}
+		m.chain(ec, nil,
+			Rule{MatchPrefix{Field: Saddr, Prefix: netip.PrefixFrom(e.Addr, 32)}, Do{jump(chainMarkMasq)}},
+			Rule{UpdateSet{Set: ec, Timeout: sp.Affinity}},
+			Rule{DNAT{Proto: sp.Proto, Addr: e.Addr, Port: e.Port}})
 	}
 }

@@ -70,7 +70,7 @@ func (g *Generator) Generate(ports []ServicePort) *Model {
 // what it added.
 func (g *Generator) fragment(sp *ServicePort) *fragment {
 	scratch := NewModel()
-	for _, name := range []string{mapServiceIPs, mapNodePorts, mapNoEndpointSvcs, mapNoEndpointNodePts} {
+	for _, name := range []string{mapServiceIPs, mapNodePorts, mapNoEndpointSvcs, mapNoEndpointNodePts, setHairpin} {
 		scratch.vmap(name, 0)
 	}
 	addServicePort(scratch, sp, g.node)
@@ -82,7 +82,7 @@ func (g *Generator) fragment(sp *ServicePort) *fragment {
 	for _, name := range sortedNames(scratch.Sets) {
 		s := scratch.Sets[name]
 		switch name {
-		case mapServiceIPs, mapNodePorts, mapNoEndpointSvcs, mapNoEndpointNodePts:
+		case mapServiceIPs, mapNodePorts, mapNoEndpointSvcs, mapNoEndpointNodePts, setHairpin:
 			for k, v := range s.Elems {
 				f.elems = append(f.elems, fixedElem{set: name, key: k, v: v})
 			}

@@ -113,8 +113,22 @@ func firstIPv4(ips []string, ip string) netip.Addr {
 }
 
 // endpointsFor collects the ready endpoints of the named port across a
-// Service's slices, without duplicates.
+// Service's slices, without duplicates. When none is ready it falls back
+// to endpoints that are terminating but still serving, as kube-proxy does,
+// so a rolling restart of the last pods does not refuse connections.
 func endpointsFor(sl []*discoveryv1.EndpointSlice, portName string, proto Proto, nodeName string) []Endpoint {
+	out := collect(sl, portName, proto, nodeName, func(c discoveryv1.EndpointConditions) bool {
+		return c.Ready == nil || *c.Ready
+	})
+	if len(out) == 0 {
+		out = collect(sl, portName, proto, nodeName, func(c discoveryv1.EndpointConditions) bool {
+			return c.Serving != nil && *c.Serving && c.Terminating != nil && *c.Terminating
+		})
+	}
+	return out
+}
+
+func collect(sl []*discoveryv1.EndpointSlice, portName string, proto Proto, nodeName string, use func(discoveryv1.EndpointConditions) bool) []Endpoint {
 	seen := map[Endpoint]bool{}
 	var out []Endpoint
 	for _, s := range sl {
@@ -136,7 +150,7 @@ func endpointsFor(sl []*discoveryv1.EndpointSlice, portName string, proto Proto,
 			continue
 		}
 		for _, e := range s.Endpoints {
-			if e.Conditions.Ready != nil && !*e.Conditions.Ready {
+			if !use(e.Conditions) {
 				continue
 			}
 			local := e.NodeName != nil && *e.NodeName == nodeName
@@ -145,13 +159,12 @@ func endpointsFor(sl []*discoveryv1.EndpointSlice, portName string, proto Proto,
 				if err != nil || !addr.Is4() {
 					continue
 				}
-				ep := Endpoint{Addr: addr, Port: uint16(port), Local: local}
 				key := Endpoint{Addr: addr, Port: uint16(port)}
 				if seen[key] {
 					continue
 				}
 				seen[key] = true
-				out = append(out, ep)
+				out = append(out, Endpoint{Addr: addr, Port: uint16(port), Local: local})
 			}
 		}
 	}

@@ -75,6 +75,8 @@ const (
 	KeyIndex
 	// KeyAddr is ipv4_addr.
 	KeyAddr
+	// KeyAddrPair is ipv4_addr . ipv4_addr, both the Key's Addr.
+	KeyAddrPair
 )
 
 func (k KeyKind) String() string {
@@ -87,17 +89,21 @@ func (k KeyKind) String() string {
 		return "mark"
 	case KeyAddr:
 		return "ipv4_addr"
+	case KeyAddrPair:
+		return "ipv4_addr . ipv4_addr"
 	}
 	return fmt.Sprintf("key(%d)", uint8(k))
 }
 
-// Set is a named set (Map false) or verdict map (Map true). Dynamic sets
+// Set is a named set (Map false), verdict map (Map true) or, with Data,
+// a map to ipv4_addr . inet_service (a DNAT destination). Dynamic sets
 // are filled by the data path (sessionAffinity) and their elements are
 // never managed by the proxy.
 type Set struct {
 	Name    string
 	Key     KeyKind
 	Map     bool
+	Data    bool
 	Dynamic bool
 	Timeout time.Duration // default element timeout of a dynamic set
 	Elems   map[Key]Verdict
@@ -121,6 +127,8 @@ func (k Key) format(kind KeyKind) string {
 		return fmt.Sprint(k.Index)
 	case KeyAddr:
 		return k.Addr.String()
+	case KeyAddrPair:
+		return k.Addr.String() + " . " + k.Addr.String()
 	}
 	return "?"
 }
@@ -138,14 +146,20 @@ const (
 	Accept
 )
 
-// Verdict is a verdict; Chain is set for Jump and Goto.
+// Verdict is a verdict (Chain is set for Jump and Goto) or, in a Data
+// map, the destination Dest.
 type Verdict struct {
 	Kind  VerdictKind
 	Chain string
+	Dest  netip.AddrPort
 }
 
 func (v Verdict) String() string {
 	switch v.Kind {
+	case VerdictNone:
+		if v.Dest.IsValid() {
+			return fmt.Sprintf("%s . %d", v.Dest.Addr(), v.Dest.Port())
+		}
 	case Jump:
 		return "jump " + v.Chain
 	case Goto:
@@ -193,6 +207,9 @@ func (m *Model) Render() string {
 		if s.Map {
 			kind = "map"
 			typ += " : verdict"
+			if s.Data {
+				typ = s.Key.String() + " : ipv4_addr . inet_service"
+			}
 		}
 		fmt.Fprintf(&b, "\t%s %s {\n\t\ttype %s\n", kind, s.Name, typ)
 		if s.Dynamic {

@@ -105,7 +105,8 @@ func (t *nftTable) read() (m *Model, exists bool, err error) {
 		return nil, true, fmt.Errorf("list sets: %w", err)
 	}
 	for _, s := range sets {
-		ms := &Set{Name: s.Name, Key: kindOf(s.Name), Map: s.IsMap, Dynamic: s.Dynamic, Timeout: s.Timeout, Elems: map[Key]Verdict{}}
+		ms := &Set{Name: s.Name, Key: kindOf(s.Name), Map: s.IsMap, Dynamic: s.Dynamic, Timeout: s.Timeout, Elems: map[Key]Verdict{},
+			Data: s.IsMap && s.DataType.Bytes == destType.Bytes}
 		m.Sets[s.Name] = ms
 		if s.Dynamic || s.Anonymous {
 			continue
@@ -119,7 +120,18 @@ func (t *nftTable) read() (m *Model, exists bool, err error) {
 			if err != nil {
 				return nil, true, fmt.Errorf("set %s: %w", s.Name, err)
 			}
-			ms.Elems[k] = decodeVerdict(e)
+			switch {
+			case ms.Data:
+				d, err := decodeDest(e.Val)
+				if err != nil {
+					return nil, true, fmt.Errorf("map %s: %w", s.Name, err)
+				}
+				ms.Elems[k] = Verdict{Dest: d}
+			case ms.Map:
+				ms.Elems[k] = decodeVerdict(e)
+			default:
+				ms.Elems[k] = Verdict{}
+			}
 		}
 	}
 	return m, true, nil
@@ -146,10 +158,13 @@ func (t *nftTable) chain(c *Chain) *nftables.Chain {
 func (t *nftTable) set(s *Set) *nftables.Set {
 	ns := &nftables.Set{
 		Table: t.table, Name: s.Name, KeyType: keyType(s.Key), IsMap: s.Map,
-		Concatenation: s.Key == KeyAddrProtoPort || s.Key == KeyProtoPort,
+		Concatenation: s.Key == KeyAddrProtoPort || s.Key == KeyProtoPort || s.Key == KeyAddrPair,
 	}
 	if s.Map {
 		ns.DataType = nftables.TypeVerdict
+		if s.Data {
+			ns.DataType = destType
+		}
 	}
 	if s.Dynamic {
 		ns.Dynamic, ns.HasTimeout, ns.Timeout = true, true, s.Timeout
@@ -193,7 +208,10 @@ func (b *batch) elements(s *Set, add bool, keys []Key, vals map[Key]Verdict) err
 		els := make([]nftables.SetElement, n)
 		for i, k := range keys[:n] {
 			els[i].Key = encodeKey(s.Key, k)
-			if add && s.Map {
+			switch {
+			case add && s.Data:
+				els[i].Val = encodeDest(vals[k].Dest)
+			case add && s.Map:
 				els[i].VerdictData = verdictExpr(vals[k])
 			}
 		}

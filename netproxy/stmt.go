@@ -192,3 +192,25 @@ func (r Reject) String() string {
 type Do struct{ Verdict Verdict }
 
 func (d Do) String() string { return d.Verdict.String() }
+
+// DNATMap rewrites the destination to the address and port that
+// "numgen random mod Mod" picks from the data map Map: one rule whatever
+// the number of endpoints, and an endpoint change is a map-element change
+// that references no chain (so the kernel need not re-validate the
+// table's jump graph).
+type DNATMap struct {
+	Proto Proto
+	Mod   uint32
+	Map   string
+}
+
+func (d DNATMap) String() string {
+	return fmt.Sprintf("meta l4proto %s dnat to numgen random mod %d map @%s", d.Proto, d.Mod, d.Map)
+}
+
+// MatchSelf matches a packet whose source and destination address are
+// one of the pairs in Set: after DNAT, a pod that reached itself through
+// its Service (hairpin).
+type MatchSelf struct{ Set string }
+
+func (m MatchSelf) String() string { return "ip saddr . ip daddr @" + m.Set }

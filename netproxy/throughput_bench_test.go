@@ -17,34 +17,44 @@ import (
 	"github.com/skiffhq/skiff/testcluster"
 )
 
-// load runs n requests from conc clients (a new connection each, so
-// every request goes through DNAT and a new conntrack entry) and returns
-// requests/s and the sorted latencies.
-func load(b *testing.B, c *http.Client, url string, n, conc int) (float64, []time.Duration) {
+// load runs n requests to each URL from conc clients, alternating
+// between the URLs request by request so that both see the same machine
+// (this one is shared and its load swings within a second). Every request
+// opens a new connection, so each goes through DNAT and a new conntrack
+// entry. It returns, per URL, requests/s (concurrency over the mean
+// latency) and the sorted latencies.
+func load(b *testing.B, c *http.Client, urls [2]string, n, conc int) (rps [2]float64, lat [2][]time.Duration) {
 	var mu sync.Mutex
-	var lat []time.Duration
 	var wg sync.WaitGroup
-	start := time.Now()
 	for w := range conc {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < n; i += conc {
+			for i := w; i < 2*n; i += conc {
+				k := i % 2
 				t0 := time.Now()
-				if _, err := get(c, url); err != nil {
+				if _, err := get(c, urls[k]); err != nil {
 					b.Error(err)
 					return
 				}
 				d := time.Since(t0)
 				mu.Lock()
-				lat = append(lat, d)
+				lat[k] = append(lat[k], d)
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	rps := float64(len(lat)) / time.Since(start).Seconds()
-	slices.Sort(lat)
+	for k := range lat {
+		var sum time.Duration
+		for _, d := range lat[k] {
+			sum += d
+		}
+		if sum > 0 {
+			rps[k] = float64(conc) * float64(len(lat[k])) / sum.Seconds()
+		}
+		slices.Sort(lat[k])
+	}
 	return rps, lat
 }
 
@@ -94,12 +104,11 @@ func BenchmarkClusterIPvsDirect(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		for r := range rounds {
-			rps, lat := load(b, cl, clusterURL, perRound, conc)
-			viaRPS += rps / rounds
-			viaLat = append(viaLat, lat...)
-			rps, lat = load(b, cl, fmt.Sprintf("http://%s:8080/", n.podIPs[1+r%2]), perRound, conc)
-			dirRPS += rps / rounds
-			dirLat = append(dirLat, lat...)
+			rps, lat := load(b, cl, [2]string{clusterURL, fmt.Sprintf("http://%s:8080/", n.podIPs[1+r%2])}, perRound, conc)
+			viaRPS += rps[0] / rounds
+			dirRPS += rps[1] / rounds
+			viaLat = append(viaLat, lat[0]...)
+			dirLat = append(dirLat, lat[1]...)
 		}
 	}
 	slices.Sort(viaLat)

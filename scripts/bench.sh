@@ -42,6 +42,15 @@ echo
 echo "endpoints controller, 3 servers: pod Ready change → EndpointSlice watch event, 100 trials"
 go test -run '^$' -bench 'BenchmarkReadinessToSlice' -benchtime 1x -timeout 10m ./controller/endpoints/ | grep -E 'endpoints: trials=' | sed 's/^ *bench_test.go:[0-9]*: //'
 
+# Service networking (docs/networking.md). The netproxy benchmarks need root
+# (network namespaces) and skip without it.
+echo
+echo "service networking: rule programming at 1,000 Services x 10 endpoints, ClusterIP vs pod IP, cluster DNS"
+uptime
+go test -run '^$' -bench 'BenchmarkProgram' -benchtime 50x -timeout 30m ./netproxy/ | grep -E 'Benchmark|from scratch'
+go test -run '^$' -bench 'BenchmarkClusterIPvsDirect' -benchtime 1x -timeout 30m ./netproxy/ | grep -E 'ClusterIP:'
+go test -run '^$' -bench 'BenchmarkQueryLoopback' -benchtime 5s -timeout 30m ./clusterdns/ | grep -E '^Benchmark'
+
 # The Kubernetes API benchmark needs a running cluster, so `make bench` does
 # not start one. Against `make run-ha`, by hand:
 #   make run-ha
