@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,7 +66,9 @@ func BenchmarkWatchScale(b *testing.B) {
 		}
 		ws := startWatchers(b, ctx, c, list.ResourceVersion)
 		rssIdle := memLine()
+		stopProfile := profileTo(b, os.Getenv("SKIFF_WATCH_PROFILE"))
 		loaded, failed := createPods(b, ctx, kcs, "watched", pods, false)
+		stopProfile()
 		// A create that timed out may still have been committed: the
 		// watchers must see exactly the pods that exist.
 		ws.created = existing(b, ctx, kcs[0], "watched", pods)
@@ -290,6 +293,26 @@ func (ws *benchWatchers) summary() string {
 func (ws *benchWatchers) stop() {
 	ws.cancel()
 	ws.wg.Wait()
+}
+
+// profileTo writes a CPU profile of what runs until the returned function
+// is called to path, if path is set (SKIFF_WATCH_PROFILE: the writes with
+// watchers only).
+func profileTo(b *testing.B, path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // memLine reports the process's resident set (now and peak, from
