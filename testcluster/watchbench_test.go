@@ -57,7 +57,7 @@ func BenchmarkWatchScale(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		base, _ := createPods(b, ctx, kcs, "quiet", pods, true)
+		base, quietFailed := createPods(b, ctx, kcs, "quiet", pods)
 		rssQuiet := memLine()
 
 		list, err := kcs[0].CoreV1().Pods("watched").List(ctx, metav1.ListOptions{})
@@ -67,7 +67,7 @@ func BenchmarkWatchScale(b *testing.B) {
 		ws := startWatchers(b, ctx, c, list.ResourceVersion)
 		rssIdle := memLine()
 		stopProfile := profileTo(b, os.Getenv("SKIFF_WATCH_PROFILE"))
-		loaded, failed := createPods(b, ctx, kcs, "watched", pods, false)
+		loaded, failed := createPods(b, ctx, kcs, "watched", pods)
 		stopProfile()
 		// A create that timed out may still have been committed: the
 		// watchers must see exactly the pods that exist.
@@ -86,8 +86,8 @@ func BenchmarkWatchScale(b *testing.B) {
 		b.ReportMetric(base, "quiet-writes/s")
 		b.ReportMetric(loaded, "watched-writes/s")
 		b.ReportMetric(ratio, "ratio")
-		b.Logf("watch: pods=%d writers=%d node-watchers=%d all-watchers=%d quiet=%.0f/s watched=%.0f/s ratio=%.2f events=%d failed-creates=%d exact=%t",
-			pods, benchWriters, benchNodes, benchAllWatchers, base, loaded, ratio, ws.events.Load(), failed, !b.Failed())
+		b.Logf("watch: pods=%d writers=%d node-watchers=%d all-watchers=%d quiet=%.0f/s watched=%.0f/s ratio=%.2f events=%d failed-creates=%d/%d exact=%t",
+			pods, benchWriters, benchNodes, benchAllWatchers, base, loaded, ratio, ws.events.Load(), quietFailed, failed, !b.Failed())
 		b.Logf("watch: memory after quiet writes: %s; with %d idle watches: %s; after watched writes: %s",
 			rssQuiet, benchNodes+benchAllWatchers, rssIdle, rssLoaded)
 		c.Close()
@@ -97,9 +97,9 @@ func BenchmarkWatchScale(b *testing.B) {
 // createPods creates n pods in ns, pod i bound to node-(i mod 1000),
 // with benchWriters client-go writers each on server (writer mod 3). It
 // returns the throughput of successful creates and the number that
-// failed; failures fail the benchmark if strict, else they are counted
-// (on a machine too loaded to commit a write in 10 s a create times out).
-func createPods(b *testing.B, ctx context.Context, kcs []kubernetes.Interface, ns string, n int, strict bool) (float64, int) {
+// failed, which are logged: on a machine too loaded to commit a write in
+// time, or during an election, a create times out (and may still commit).
+func createPods(b *testing.B, ctx context.Context, kcs []kubernetes.Interface, ns string, n int) (float64, int) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -129,11 +129,7 @@ func createPods(b *testing.B, ctx context.Context, kcs []kubernetes.Interface, n
 	wg.Wait()
 	el := time.Since(start)
 	if len(errs) > 0 {
-		msg := fmt.Sprintf("%d of %d pod creates in %s failed, first: %v", len(errs), n, ns, errs[0])
-		if strict {
-			b.Fatal(msg)
-		}
-		b.Log(msg)
+		b.Logf("%d of %d pod creates in %s failed, first: %v", len(errs), n, ns, errs[0])
 	}
 	return float64(n-len(errs)) / el.Seconds(), len(errs)
 }
