@@ -35,6 +35,12 @@ type handler struct {
 	// drawn names the allocation keys (ClusterIP, NodePorts) an update
 	// chose at random, see allocate.
 	drawn map[string]bool
+	// applying means the request is a server-side apply, whose field
+	// manager has already recorded the managed fields.
+	applying bool
+	// scale means the request came through the scale subresource
+	// (managedFields entries record it).
+	scale bool
 }
 
 func (h *handler) serve() {
@@ -55,6 +61,12 @@ func (h *handler) serve() {
 			break
 		}
 		err = h.serveScale()
+	case h.ri.Subresource == "finalize":
+		if h.res.GVR.Resource != "namespaces" || h.ri.Verb != "update" {
+			err = h.notFound()
+			break
+		}
+		err = h.finalize()
 	case h.ri.Subresource == "binding":
 		if h.res.GVR.Resource != "pods" || h.ri.Verb != "create" {
 			err = h.notFound()

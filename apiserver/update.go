@@ -92,6 +92,9 @@ func (h *handler) updateObject(precondition string, fn func(cur runtime.Object) 
 		if err == nil {
 			err = h.admit(next, cur)
 		}
+		if err == nil && !h.applying {
+			next, err = h.trackUpdate(cur, next)
+		}
 		if err != nil && !fresh {
 			continue
 		}
@@ -99,7 +102,7 @@ func (h *handler) updateObject(precondition string, fn func(cur runtime.Object) 
 			return nil, err
 		}
 		nm := metaOf(next)
-		if nm.GetDeletionTimestamp() != nil && len(nm.GetFinalizers()) == 0 && !h.awaitsNode(next) {
+		if nm.GetDeletionTimestamp() != nil && len(nm.GetFinalizers()) == 0 && !specFinalizersPending(next) && !h.awaitsNode(next) {
 			return h.finalDelete(next, kv.ModRev)
 		}
 		value, err := encodeStored(next)
