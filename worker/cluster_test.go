@@ -31,7 +31,7 @@ var images = worktest.Builder()
 // env is a cluster of three real servers, a private containerd and a
 // worker running in the test process.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	c       *testcluster.Cluster
 	d       *testcontainerd.Daemon
 	ctrd    *containerd.Client
@@ -45,7 +45,7 @@ type env struct {
 	worker *worker.Worker
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	worktest.RequireCNI(t)
 	d, client := worktest.Containerd(t, images)
@@ -223,7 +223,7 @@ func deletePod(t *testing.T, e *env, name string) {
 }
 
 // containerdIDs returns the pod names of the containers in containerd.
-func containerdIDs(t *testing.T, e *env) map[string]bool {
+func containerdIDs(t testing.TB, e *env) map[string]bool {
 	t.Helper()
 	cs, err := e.ctrd.Containers(context.Background())
 	if err != nil {
