@@ -31,6 +31,10 @@ type Config struct {
 	// Authorize decides whether the request may do what ri names; nil
 	// allows everything (unit tests). It returns an API status error.
 	Authorize func(r *http.Request, ri RequestAttributes) error
+	// NodeTransport reaches workers' endpoints (pods/{name}/log); it
+	// presents the server's client certificate. Nil answers those
+	// requests 503.
+	NodeTransport http.RoundTripper
 }
 
 // RequestAttributes is what a resource request asks to do, for
@@ -53,6 +57,8 @@ type API struct {
 	serviceCIDR netip.Prefix
 	readOnly    *inflight
 	mutating    *inflight
+	// nodeTransport reaches workers; nil when the server has none.
+	nodeTransport http.RoundTripper
 }
 
 // New returns an API serving cfg.Store.
@@ -66,6 +72,7 @@ func New(cfg Config) *API {
 		a.now = time.Now
 	}
 	a.metrics = cfg.Metrics
+	a.nodeTransport = cfg.NodeTransport
 	a.serviceCIDR = cfg.ServiceCIDR
 	if !a.serviceCIDR.IsValid() {
 		a.serviceCIDR = DefaultServiceCIDR

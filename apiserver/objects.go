@@ -52,6 +52,12 @@ func (h *handler) serve() {
 			break
 		}
 		err = h.serveScale()
+	case h.ri.Subresource == "log":
+		if h.res.GVR.Resource != "pods" || h.ri.Verb != "get" {
+			err = h.notFound()
+			break
+		}
+		err = h.podLog()
 	case h.ri.Subresource == "binding":
 		if h.res.GVR.Resource != "pods" || h.ri.Verb != "create" {
 			err = h.notFound()

@@ -47,14 +47,7 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	worktest.RequireCNI(t)
-	d, client := worktest.Containerd(t, images)
-	c := testcluster.Start(t, testcluster.Options{})
-	admin, err := kubernetes.NewForConfig(c.RestConfig(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, c: c, d: d, ctrd: client, admin: admin, dataDir: t.TempDir(), bridge: worktest.Bridge(t)}
+	e := newBareEnv(t)
 	e.startWorker(t)
 	t.Cleanup(func() {
 		e.drain(t)
@@ -68,6 +61,19 @@ func (e *env) logger() *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+// newBareEnv is newEnv without the worker.
+func newBareEnv(t testing.TB) *env {
+	t.Helper()
+	worktest.RequireCNI(t)
+	d, client := worktest.Containerd(t, images)
+	c := testcluster.Start(t, testcluster.Options{})
+	admin, err := kubernetes.NewForConfig(c.RestConfig(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, c: c, d: d, ctrd: client, admin: admin, dataDir: t.TempDir(), bridge: worktest.Bridge(t)}
 }
 
 // startWorker starts a worker named w1 on the env's data directory; a
@@ -106,8 +112,12 @@ func (e *env) startWorker(t testing.TB) {
 	e.mu.Lock()
 	e.stop, e.done, e.worker = cancel, done, w
 	e.mu.Unlock()
-	// The node IPAM controller is another component; give the node a pod
-	// CIDR when it has none.
+	e.givePodCIDR(t)
+}
+
+// givePodCIDR waits for node w1 and gives it a pod CIDR when it has none:
+// the node IPAM controller is another component.
+func (e *env) givePodCIDR(t testing.TB) {
 	e.waitFor(t, "node w1 registered", 30*time.Second, func() bool {
 		n, err := e.admin.CoreV1().Nodes().Get(context.Background(), "w1", metav1.GetOptions{})
 		if err != nil {

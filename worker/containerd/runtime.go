@@ -47,7 +47,9 @@ type Options struct {
 	// InsecureRegistries are host[:port]s pulled from over plain HTTP.
 	InsecureRegistries []string
 	LogMaxSize         int64
-	// Snapshotter unpacks images; "" means containerd's default.
+	// Snapshotter unpacks images and holds container filesystems; "" means
+	// the namespace's default (its containerd.io/defaults/snapshotter
+	// label), else containerd's.
 	Snapshotter string
 	Log         *slog.Logger
 }
@@ -81,9 +83,6 @@ func New(opts Options) (*Runtime, error) {
 	}
 	if opts.Bridge == "" {
 		opts.Bridge = "skiff0"
-	}
-	if opts.Snapshotter == "" {
-		opts.Snapshotter = containerd.DefaultSnapshotter
 	}
 	if opts.LogMaxSize <= 0 {
 		opts.LogMaxSize = 10 << 20
