@@ -2,8 +2,10 @@ package worker_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -38,6 +40,7 @@ type env struct {
 	admin   kubernetes.Interface
 	dataDir string
 	bridge  string
+	podCIDR string // random, so a bridge a crashed run left cannot clash
 
 	mu     sync.Mutex
 	stop   context.CancelFunc
@@ -73,7 +76,8 @@ func newBareEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, c: c, d: d, ctrd: client, admin: admin, dataDir: t.TempDir(), bridge: worktest.Bridge(t)}
+	return &env{t: t, c: c, d: d, ctrd: client, admin: admin, dataDir: t.TempDir(), bridge: worktest.Bridge(t),
+		podCIDR: fmt.Sprintf("10.252.%d.0/24", 1+mrand.IntN(250))}
 }
 
 // startWorker starts a worker named w1 on the env's data directory; a
@@ -124,7 +128,7 @@ func (e *env) givePodCIDR(t testing.TB) {
 			return false
 		}
 		if n.Spec.PodCIDR == "" {
-			n.Spec.PodCIDR = "10.252.1.0/24"
+			n.Spec.PodCIDR = e.podCIDR
 			n.Spec.PodCIDRs = []string{n.Spec.PodCIDR}
 			_, err = e.admin.CoreV1().Nodes().Update(context.Background(), n, metav1.UpdateOptions{})
 			return err == nil

@@ -67,6 +67,13 @@ type Runtime struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// cniMu serializes CNI Setup and Remove. go-cni's race build swaps its
+	// lock for go-deadlock, which on this Go cannot tell goroutines apart,
+	// takes two concurrent readers for a recursive lock and exits the
+	// process. CNI calls take tens of milliseconds, so one at a time costs
+	// little.
+	cniMu sync.Mutex
+
 	mu      sync.Mutex
 	cni     gocni.CNI // nil until SetPodCIDR
 	cidr    string
