@@ -35,6 +35,11 @@ type Config struct {
 	// presents the server's client certificate. Nil answers those
 	// requests 503.
 	NodeTransport http.RoundTripper
+	// FenceTerm returns the Raft term the request's writes are fenced to,
+	// or 0 for none. The server fences the writes of its leader-only
+	// components (scheduler, controllers) to the term they were started
+	// in; users' writes are never fenced. Nil fences nothing.
+	FenceTerm func(r *http.Request) uint64
 }
 
 // RequestAttributes is what a resource request asks to do, for
@@ -52,6 +57,7 @@ type API struct {
 	log         *slog.Logger
 	now         func() time.Time
 	authorize   func(r *http.Request, ri RequestAttributes) error
+	fenceTerm   func(r *http.Request) uint64
 	admission   Admission
 	metrics     *Metrics
 	serviceCIDR netip.Prefix
@@ -59,11 +65,13 @@ type API struct {
 	mutating    *inflight
 	// nodeTransport reaches workers; nil when the server has none.
 	nodeTransport http.RoundTripper
+	watches       *watchCaches
+	fields        *fieldManagers
 }
 
 // New returns an API serving cfg.Store.
 func New(cfg Config) *API {
-	a := &API{store: cfg.Store, log: cfg.Logger, now: cfg.Now, authorize: cfg.Authorize, admission: cfg.Admission}
+	a := &API{store: cfg.Store, log: cfg.Logger, now: cfg.Now, authorize: cfg.Authorize, admission: cfg.Admission, fenceTerm: cfg.FenceTerm}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -73,6 +81,8 @@ func New(cfg Config) *API {
 	}
 	a.metrics = cfg.Metrics
 	a.nodeTransport = cfg.NodeTransport
+	a.watches = newWatchCaches(cfg.Store)
+	a.fields = newFieldManagers()
 	a.serviceCIDR = cfg.ServiceCIDR
 	if !a.serviceCIDR.IsValid() {
 		a.serviceCIDR = DefaultServiceCIDR

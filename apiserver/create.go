@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // create serves POST on a collection.
@@ -25,6 +24,12 @@ func (h *handler) create() error {
 	if err := h.decodeObject(body, obj); err != nil {
 		return err
 	}
+	return h.createObject(obj)
+}
+
+// createObject creates obj, a decoded request object, and answers 201
+// with the stored object.
+func (h *handler) createObject(obj runtime.Object) error {
 	m := metaOf(obj)
 	if err := h.checkNamespace(m); err != nil {
 		return err
@@ -41,6 +46,7 @@ func (h *handler) create() error {
 	h.prepareForCreate(obj)
 	svc, _ := obj.(*corev1.Service)
 	var template *corev1.Service
+	var drawn map[string]bool
 	if svc != nil {
 		template = svc.DeepCopy()
 	}
@@ -51,12 +57,36 @@ func (h *handler) create() error {
 		if svc != nil {
 			// Each attempt draws fresh addresses for what the client left empty.
 			template.Spec.DeepCopyInto(&svc.Spec)
-			if err := h.api.allocate(svc); err != nil {
+			var err error
+			if drawn, err = h.api.allocate(svc, nil); err != nil {
 				return err
 			}
 		}
 		if err := h.admit(obj, nil); err != nil {
 			return err
+		}
+		switch {
+		case !h.applying:
+			// Like Kubernetes, the creator owns every field it set,
+			// defaults included.
+			tracked, err := h.trackUpdate(h.res.New(), obj)
+			if err != nil {
+				return err
+			}
+			obj = tracked
+			m = metaOf(obj)
+		case len(m.GetManagedFields()) == 0:
+			// An apply that set nothing but the name (a bare Namespace)
+			// leaves no managedFields; the field manager would then
+			// record the server's defaults under "before-first-apply" at
+			// the next apply, making an identical apply a write. Record
+			// them now, as that apply would.
+			tracked, err := h.trackUpdateAs(h.res.New(), obj, beforeFirstApply)
+			if err != nil {
+				return err
+			}
+			obj = tracked
+			m = metaOf(obj)
 		}
 		if err := h.namespaceAccepts(m.GetNamespace()); err != nil {
 			return err
@@ -70,12 +100,14 @@ func (h *handler) create() error {
 			return err
 		}
 		res, err := h.propose(createCommand(h.res.Key(m.GetNamespace(), m.GetName()), value, obj), m.GetName())
-		if apierrors.IsAlreadyExists(err) && res.FailedIndex > 0 {
-			// An allocation clashed with another service's.
-			if attempt < 16 && template != nil {
+		if apierrors.IsAlreadyExists(err) && res.FailedIndex > 0 && svc != nil {
+			// An allocation clashed with another service's: a draw is
+			// drawn again, a choice of the client's is refused.
+			retry, err := allocationClash(res, svc, drawn)
+			if retry && attempt < 16 {
 				continue
 			}
-			return apierrors.NewInvalid(h.res.GVK().GroupKind(), m.GetName(), field.ErrorList{field.Invalid(field.NewPath("spec"), res.Failed, "address or node port already allocated")})
+			return err
 		}
 		if apierrors.IsAlreadyExists(err) && generated && attempt < 5 {
 			continue
@@ -135,7 +167,12 @@ func (h *handler) namespaceAccepts(ns string) error {
 		return fmt.Errorf("stored namespace %s is corrupt: %w", ns, err)
 	}
 	if nsMeta.Metadata.DeletionTimestamp != nil {
-		return apierrors.NewForbidden(h.res.GVR.GroupResource(), "", fmt.Errorf("unable to create new content in namespace %s because it is being terminated", ns))
+		// The cause lets controllers tell this refusal from a real
+		// failure, as with Kubernetes.
+		err := apierrors.NewForbidden(h.res.GVR.GroupResource(), "", fmt.Errorf("unable to create new content in namespace %s because it is being terminated", ns))
+		err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{
+			Type: corev1.NamespaceTerminatingCause, Message: fmt.Sprintf("namespace %s is being terminated", ns), Field: "metadata.namespace"})
+		return err
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,26 @@ func decode(ptr, raw any) error {
 			return err
 		}
 		*p = l
+	case *netip.Prefix:
+		s, ok := raw.(string)
+		if !ok {
+			return fmt.Errorf("expected a CIDR like \"10.244.0.0/16\", got %s", describe(raw))
+		}
+		v, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil || v != v.Masked() {
+			return fmt.Errorf("%q is not a CIDR like \"10.244.0.0/16\" (address bits past the prefix must be zero)", s)
+		}
+		*p = v
+	case *netip.Addr:
+		s, ok := raw.(string)
+		if !ok {
+			return fmt.Errorf("expected an IP address, got %s", describe(raw))
+		}
+		v, err := netip.ParseAddr(strings.TrimSpace(s))
+		if err != nil || v.Zone() != "" {
+			return fmt.Errorf("%q is not an IP address", s)
+		}
+		*p = v
 	case *map[string]string:
 		m, err := toStringMap(raw)
 		if err != nil {

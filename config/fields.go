@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -13,7 +14,7 @@ type field[T any] struct {
 	key   string // viper key, e.g. "raft.heartbeat_timeout"
 	usage string
 	// ptr returns a pointer into s: *string, *int, *uint64, *time.Duration,
-	// *[]string or *map[string]string.
+	// *[]string, *map[string]string, *netip.Prefix or *netip.Addr.
 	ptr func(s *T) any
 }
 
@@ -49,6 +50,8 @@ func serverFields() []field[Server] {
 		{"accepted_tokens", "further cluster tokens accepted but never sent, while rotating the token (repeat or comma-separate)",
 			func(s *Server) any { return &s.AcceptedTokens }},
 		{"log_level", "log level: debug, info, warn or error", func(s *Server) any { return &s.LogLevel }},
+		{"terminated_pod_gc_threshold", "finished pods kept before the oldest are deleted (0 disables)",
+			func(s *Server) any { return &s.TerminatedPodGCThreshold }},
 		{"raft.heartbeat_timeout", "Raft heartbeat timeout",
 			func(s *Server) any { return &s.Raft.HeartbeatTimeout }},
 		{"raft.election_timeout", "Raft election timeout",
@@ -64,6 +67,11 @@ func serverFields() []field[Server] {
 			func(s *Server) any { return &s.Raft.TrailingLogs }},
 		{"raft.watch_log_size", "store events kept for watches",
 			func(s *Server) any { return &s.Raft.WatchLogSize }},
+		{"pod_cidr", "cluster pod CIDR, split into one CIDR per node", func(s *Server) any { return &s.Network.PodCIDR }},
+		{"node_cidr_mask", "prefix length of each node's pod CIDR", func(s *Server) any { return &s.Network.NodeCIDRMask }},
+		{"service_cidr", "CIDR of Service ClusterIPs", func(s *Server) any { return &s.Network.ServiceCIDR }},
+		{"cluster_dns", "ClusterIP of the cluster DNS, inside service_cidr", func(s *Server) any { return &s.Network.ClusterDNS }},
+		{"cluster_domain", "DNS domain of the cluster", func(s *Server) any { return &s.Network.ClusterDomain }},
 	}
 }
 
@@ -93,6 +101,10 @@ func (f field[T]) defaultValue(d *T) any {
 		return *p
 	case *map[string]string:
 		return *p
+	case *netip.Prefix:
+		return p.String()
+	case *netip.Addr:
+		return p.String()
 	}
 	return nil
 }

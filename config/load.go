@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -41,6 +42,8 @@ func registerFlags[T any](fs *pflag.FlagSet, sc schema[T]) {
 			fs.Duration(name, *p, f.usage)
 		case *[]string:
 			fs.StringSlice(name, *p, f.usage)
+		case *netip.Prefix, *netip.Addr:
+			fs.String(name, fmt.Sprint(p), f.usage)
 		case *map[string]string:
 			fs.StringToString(name, *p, f.usage)
 		}

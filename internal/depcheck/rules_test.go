@@ -83,6 +83,13 @@ const (
 	btree      = "github.com/google/btree"
 )
 
+// apiConsumers are the packages that may know the cluster only through
+// the Kubernetes API.
+var apiConsumers = []string{
+	module + "/scheduler", module + "/controller", module + "/worker",
+	module + "/netproxy", module + "/clusterdns",
+}
+
 // ownPackages returns the packages of this module, sorted.
 func (g graph) ownPackages() []pkg {
 	var out []pkg
@@ -111,15 +118,38 @@ func rules() []rule {
 			}
 			return bad
 		}},
-		{"API consumers never depend on fsm", func(g graph) []string {
+		{"API consumers see the cluster only through the API", func(g graph) []string {
+			// The scheduler, controllers, worker, netproxy and cluster DNS
+			// are clients of the Kubernetes API, as their Kubernetes
+			// counterparts are: never of the store, the API's internals
+			// or the server that hosts them.
 			var bad []string
 			for _, p := range g.ownPackages() {
-				if !underAny(p.ImportPath, module+"/scheduler", module+"/controller", module+"/worker", module+"/netproxy") {
+				if !underAny(p.ImportPath, apiConsumers...) {
 					continue
 				}
-				isFSM := func(d string) bool { return under(d, module+"/fsm") }
-				if slices.ContainsFunc(p.Deps, isFSM) {
-					bad = append(bad, g.chain(p.ImportPath, isFSM))
+				internal := func(d string) bool {
+					return underAny(d, module+"/fsm", module+"/apiserver", module+"/server")
+				}
+				if slices.ContainsFunc(p.Deps, internal) {
+					bad = append(bad, g.chain(p.ImportPath, internal))
+				}
+			}
+			return bad
+		}},
+		{"controllers and the scheduler never reach gossip", func(g graph) []string {
+			// Node liveness reaches the node lifecycle controller through
+			// its own Liveness interface, which the server implements over
+			// its gossip agent; the leader-only components stay API
+			// clients that could run anywhere.
+			var bad []string
+			for _, p := range g.ownPackages() {
+				if !underAny(p.ImportPath, module+"/controller", module+"/scheduler") {
+					continue
+				}
+				isGossip := func(d string) bool { return under(d, module+"/gossip") || under(d, memberlist) }
+				if slices.ContainsFunc(p.Deps, isGossip) {
+					bad = append(bad, g.chain(p.ImportPath, isGossip))
 				}
 			}
 			return bad
@@ -168,15 +198,34 @@ func rules() []rule {
 			}
 			return bad
 		}},
-		{"worker depends on neither apiserver nor server", func(g graph) []string {
+		{"image and test-daemon packages never depend on the control plane", func(g graph) []string {
+			// The worker imports ociimage, and the worker's and netproxy's
+			// tests import the test daemons; reaching fsm, apiserver or
+			// server through them would break the consumer rule above.
 			var bad []string
 			for _, p := range g.ownPackages() {
-				if !under(p.ImportPath, module+"/worker") {
+				if !underAny(p.ImportPath, module+"/internal/ociimage", module+"/internal/testcontainerd",
+					module+"/internal/testimages", module+"/internal/testregistry") {
 					continue
 				}
-				isServer := func(d string) bool { return underAny(d, module+"/apiserver", module+"/server") }
-				if slices.ContainsFunc(p.Deps, isServer) {
-					bad = append(bad, g.chain(p.ImportPath, isServer))
+				isControlPlane := func(d string) bool {
+					return underAny(d, module+"/fsm", module+"/apiserver", module+"/server", module+"/testcluster")
+				}
+				if slices.ContainsFunc(p.Deps, isControlPlane) {
+					bad = append(bad, g.chain(p.ImportPath, isControlPlane))
+				}
+			}
+			return bad
+		}},
+		{"gossip does not depend on config", func(g graph) []string {
+			var bad []string
+			for _, p := range g.ownPackages() {
+				if !under(p.ImportPath, module+"/gossip") {
+					continue
+				}
+				isConfig := func(d string) bool { return under(d, module+"/config") }
+				if slices.ContainsFunc(p.Deps, isConfig) {
+					bad = append(bad, g.chain(p.ImportPath, isConfig))
 				}
 			}
 			return bad
@@ -191,19 +240,6 @@ func rules() []rule {
 					if !g.standard(imp) && !under(imp, "k8s.io/apimachinery") && !under(imp, module+"/api") {
 						bad = append(bad, fmt.Sprintf("%s imports %s", p.ImportPath, imp))
 					}
-				}
-			}
-			return bad
-		}},
-		{"gossip does not depend on config", func(g graph) []string {
-			var bad []string
-			for _, p := range g.ownPackages() {
-				if !under(p.ImportPath, module+"/gossip") {
-					continue
-				}
-				isConfig := func(d string) bool { return under(d, module+"/config") }
-				if slices.ContainsFunc(p.Deps, isConfig) {
-					bad = append(bad, g.chain(p.ImportPath, isConfig))
 				}
 			}
 			return bad

@@ -31,13 +31,25 @@ func Build(ctx context.Context, opts Options) (Image, error) {
 	if err != nil {
 		return Image{}, err
 	}
-	// Write-then-rename, so a reader (a test binary sharing a cache) never
-	// sees half an archive.
-	tmp := opts.Output + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+	// Write-then-rename through a unique temporary file, so a reader (or
+	// another test binary building the same image into a shared cache)
+	// never sees half an archive.
+	f, err := os.CreateTemp(filepath.Dir(opts.Output), ".ociimage-*")
+	if err != nil {
 		return Image{}, fmt.Errorf("ociimage: Output: %w", err)
 	}
-	if err := os.Rename(tmp, opts.Output); err != nil {
+	_, werr := f.Write(buf.Bytes())
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(f.Name())
+		return Image{}, fmt.Errorf("ociimage: Output: %w", err)
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		os.Remove(f.Name())
+		return Image{}, fmt.Errorf("ociimage: Output: %w", err)
+	}
+	if err := os.Rename(f.Name(), opts.Output); err != nil {
+		os.Remove(f.Name())
 		return Image{}, fmt.Errorf("ociimage: Output: %w", err)
 	}
 	img.Path = opts.Output

@@ -213,3 +213,35 @@ func TestBuildIsReproducible(t *testing.T) {
 		t.Error("Build without MainPackage or Source succeeded")
 	}
 }
+
+func TestInspectReadsWhatPackWrote(t *testing.T) {
+	var buf bytes.Buffer
+	img, err := Pack(&buf, []byte("x"), Options{Ref: "skiff.test/i:v2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := inspect(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Ref != img.Ref || got.Manifest.Digest != img.Manifest.Digest {
+		t.Errorf("inspect = %+v, want %s at %s", got, img.Ref, img.Manifest.Digest)
+	}
+	if _, err := inspect(strings.NewReader("not a tar")); err == nil {
+		t.Error("inspect of garbage succeeded")
+	}
+}
+
+// FuzzInspect feeds arbitrary archives to inspect: it must return an
+// image or an error, never panic.
+func FuzzInspect(f *testing.F) {
+	var buf bytes.Buffer
+	if _, err := Pack(&buf, []byte("x"), Options{Ref: "skiff.test/i:v2"}); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = inspect(bytes.NewReader(b))
+	})
+}

@@ -81,6 +81,21 @@ func newRootCmd(e env) *cobra.Command {
 		newSnapshotCmd(e),
 		newTokenCmd(e),
 		newBenchCmd(e),
+		newDashboardCmd(e),
+		newImageCmd(e),
+		newApplyCmd(e),
+		newRunCmd(e),
+		newGetCmd(e),
+		newDescribeCmd(e),
+		newDeleteCmd(e),
+		newScaleCmd(e),
+		newSetCmd(e),
+		newRolloutCmd(e),
+		newEventsCmd(e),
+		newLogsCmd(e),
+		newExecCmd(e),
+		newNodeCmd(e),
+		newCompletionCmd(e),
 	)
 	return root
 }
