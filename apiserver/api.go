@@ -31,6 +31,10 @@ type Config struct {
 	// Authorize decides whether the request may do what ri names; nil
 	// allows everything (unit tests). It returns an API status error.
 	Authorize func(r *http.Request, ri RequestAttributes) error
+	// NodeTransport reaches workers' endpoints (pods/{name}/log); it
+	// presents the server's client certificate. Nil answers those
+	// requests 503.
+	NodeTransport http.RoundTripper
 	// FenceTerm returns the Raft term the request's writes are fenced to,
 	// or 0 for none. The server fences the writes of its leader-only
 	// components (scheduler, controllers) to the term they were started
@@ -59,8 +63,10 @@ type API struct {
 	serviceCIDR netip.Prefix
 	readOnly    *inflight
 	mutating    *inflight
-	watches     *watchCaches
-	fields      *fieldManagers
+	// nodeTransport reaches workers; nil when the server has none.
+	nodeTransport http.RoundTripper
+	watches       *watchCaches
+	fields        *fieldManagers
 }
 
 // New returns an API serving cfg.Store.
@@ -74,6 +80,7 @@ func New(cfg Config) *API {
 		a.now = time.Now
 	}
 	a.metrics = cfg.Metrics
+	a.nodeTransport = cfg.NodeTransport
 	a.watches = newWatchCaches(cfg.Store)
 	a.fields = newFieldManagers()
 	a.serviceCIDR = cfg.ServiceCIDR

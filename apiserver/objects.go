@@ -61,6 +61,12 @@ func (h *handler) serve() {
 			break
 		}
 		err = h.serveScale()
+	case h.ri.Subresource == "log":
+		if h.res.GVR.Resource != "pods" || h.ri.Verb != "get" {
+			err = h.notFound()
+			break
+		}
+		err = h.podLog()
 	case h.ri.Subresource == "finalize":
 		if h.res.GVR.Resource != "namespaces" || h.ri.Verb != "update" {
 			err = h.notFound()

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -45,9 +46,33 @@ func (s *Server) newAPI(metrics *apiserver.Metrics) http.Handler {
 			PrepareUpdate:  validation.PrepareUpdate,
 			PodSecurity:    s.podSecurity.Check,
 		},
-		Authorize: authorizeAPI,
-		FenceTerm: fenceTerm,
+		Authorize:     authorizeAPI,
+		FenceTerm:     fenceTerm,
+		NodeTransport: s.nodeTransport(),
 	})
+}
+
+// nodeTransport reaches workers' endpoints (container logs). It presents
+// this server's certificate, which workers require; workers serve
+// self-signed certificates, which it does not verify, as kube-apiserver
+// does not verify kubelets without --kubelet-certificate-authority.
+func (s *Server) nodeTransport() http.RoundTripper {
+	return &http.Transport{
+		Proxy:               nil,
+		TLSHandshakeTimeout: 10 * time.Second,
+		IdleConnTimeout:     90 * time.Second,
+		TLSClientConfig: &tls.Config{
+			MinVersion:         tls.VersionTLS12,
+			InsecureSkipVerify: true,
+			GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+				st := s.tls.Load()
+				if st == nil {
+					return nil, errors.New("this server has no certificate yet")
+				}
+				return st.cert, nil
+			},
+		},
+	}
 }
 
 // fenceTerm fences the writes of the leader's components to the term they

@@ -2,8 +2,10 @@ package worker_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -31,13 +33,14 @@ var images = worktest.Builder()
 // env is a cluster of three real servers, a private containerd and a
 // worker running in the test process.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	c       *testcluster.Cluster
 	d       *testcontainerd.Daemon
 	ctrd    *containerd.Client
 	admin   kubernetes.Interface
 	dataDir string
 	bridge  string
+	podCIDR string // random, so a bridge a crashed run left cannot clash
 
 	mu     sync.Mutex
 	stop   context.CancelFunc
@@ -45,16 +48,9 @@ type env struct {
 	worker *worker.Worker
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
-	worktest.RequireCNI(t)
-	d, client := worktest.Containerd(t, images)
-	c := testcluster.Start(t, testcluster.Options{})
-	admin, err := kubernetes.NewForConfig(c.RestConfig(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, c: c, d: d, ctrd: client, admin: admin, dataDir: t.TempDir(), bridge: worktest.Bridge(t)}
+	e := newBareEnv(t)
 	e.startWorker(t)
 	t.Cleanup(func() {
 		e.drain(t)
@@ -68,6 +64,20 @@ func (e *env) logger() *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+// newBareEnv is newEnv without the worker.
+func newBareEnv(t testing.TB) *env {
+	t.Helper()
+	worktest.RequireCNI(t)
+	d, client := worktest.Containerd(t, images)
+	c := testcluster.Start(t, testcluster.Options{})
+	admin, err := kubernetes.NewForConfig(c.RestConfig(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, c: c, d: d, ctrd: client, admin: admin, dataDir: t.TempDir(), bridge: worktest.Bridge(t),
+		podCIDR: fmt.Sprintf("10.252.%d.0/24", 1+mrand.IntN(250))}
 }
 
 // startWorker starts a worker named w1 on the env's data directory; a
@@ -106,15 +116,19 @@ func (e *env) startWorker(t testing.TB) {
 	e.mu.Lock()
 	e.stop, e.done, e.worker = cancel, done, w
 	e.mu.Unlock()
-	// The node IPAM controller is another component; give the node a pod
-	// CIDR when it has none.
+	e.givePodCIDR(t)
+}
+
+// givePodCIDR waits for node w1 and gives it a pod CIDR when it has none:
+// the node IPAM controller is another component.
+func (e *env) givePodCIDR(t testing.TB) {
 	e.waitFor(t, "node w1 registered", 30*time.Second, func() bool {
 		n, err := e.admin.CoreV1().Nodes().Get(context.Background(), "w1", metav1.GetOptions{})
 		if err != nil {
 			return false
 		}
 		if n.Spec.PodCIDR == "" {
-			n.Spec.PodCIDR = "10.252.1.0/24"
+			n.Spec.PodCIDR = e.podCIDR
 			n.Spec.PodCIDRs = []string{n.Spec.PodCIDR}
 			_, err = e.admin.CoreV1().Nodes().Update(context.Background(), n, metav1.UpdateOptions{})
 			return err == nil
@@ -223,7 +237,7 @@ func deletePod(t *testing.T, e *env, name string) {
 }
 
 // containerdIDs returns the pod names of the containers in containerd.
-func containerdIDs(t *testing.T, e *env) map[string]bool {
+func containerdIDs(t testing.TB, e *env) map[string]bool {
 	t.Helper()
 	cs, err := e.ctrd.Containers(context.Background())
 	if err != nil {

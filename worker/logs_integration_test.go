@@ -12,7 +12,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
 
 	"github.com/skiffhq/skiff/internal/pki"
 )
@@ -87,6 +90,22 @@ func TestWorkerServesLogsToTheControlPlaneOnly(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.HasPrefix(got, tc.want) {
 			t.Errorf("logs%s: %d %q, want stdout to start with %q", tc.query, resp.StatusCode, b, tc.want)
 		}
+	}
+
+	// Through the API, as kubectl logs asks: every server proxies to the
+	// worker with its own certificate.
+	for i := range 3 {
+		api, err := kubernetes.NewForConfig(e.c.RestConfig(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := api.CoreV1().Pods("default").GetLogs("chatty", &corev1.PodLogOptions{Previous: true, TailLines: ptr.To[int64](1)}).DoRaw(ctx)
+		if err != nil || string(b) != "exiting with 0\n" {
+			t.Errorf("server %d: pods/chatty/log = %q, %v; want the last line of the previous run", i, b, err)
+		}
+	}
+	if _, err := e.admin.CoreV1().Pods("default").GetLogs("chatty", &corev1.PodLogOptions{Container: "nope"}).DoRaw(ctx); !apierrors.IsBadRequest(err) {
+		t.Errorf("logs of an unknown container: %v, want 400", err)
 	}
 
 	// A client certificate of the same CA that is not a server's, and no

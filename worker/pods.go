@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -225,7 +224,7 @@ func (m *podManager) cleanup(ctx context.Context) {
 	for _, sb := range sbs {
 		if !known(sb.PodUID) {
 			if err := rt.RemoveSandbox(ctx, sb.PodUID); err != nil {
-				m.w.log.Warn("remove orphan sandbox", "pod", sb.Namespace+"/"+sb.PodName, "err", fmt.Errorf("%w", err))
+				m.w.log.Warn("remove orphan sandbox", "pod", sb.Namespace+"/"+sb.PodName, "err", err)
 			}
 		}
 	}

@@ -75,7 +75,7 @@ func TestWorkerOnCluster(t *testing.T) {
 			p = e.pod("web")
 			return running(p) && podReady(p)
 		})
-		if !strings.HasPrefix(p.Status.PodIP, "10.252.1.") || p.Status.HostIP == "" || p.Status.StartTime == nil {
+		if !strings.HasPrefix(p.Status.PodIP, strings.TrimSuffix(e.podCIDR, "0/24")) || p.Status.HostIP == "" || p.Status.StartTime == nil {
 			t.Errorf("status podIP %q hostIP %q startTime %v", p.Status.PodIP, p.Status.HostIP, p.Status.StartTime)
 		}
 		cs := p.Status.ContainerStatuses[0]
@@ -151,7 +151,7 @@ func TestWorkerOnCluster(t *testing.T) {
 				ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/ready", Port: intstr.FromInt32(8080)}},
 				PeriodSeconds: 1,
 			}
-		}, corev1.EnvVar{Name: "PORT", Value: "8080"}, corev1.EnvVar{Name: "READY_AFTER", Value: "4s"})
+		}, corev1.EnvVar{Name: "PORT", Value: "8080"}, corev1.EnvVar{Name: "READY_AFTER", Value: "6s"})
 		e.waitFor(t, "running but not ready", 30*time.Second, func() bool {
 			p := e.pod("slow")
 			return running(p) && !podReady(p)
@@ -160,6 +160,7 @@ func TestWorkerOnCluster(t *testing.T) {
 	})
 
 	t.Run("worker restart adopts running containers", func(t *testing.T) {
+		e.waitFor(t, "slow running", 30*time.Second, func() bool { return running(e.pod("slow")) })
 		before := e.pod("slow").Status.ContainerStatuses[0]
 		e.createPod(t, "doomed", nil, corev1.EnvVar{Name: "PORT", Value: "8080"})
 		e.waitFor(t, "doomed running", 30*time.Second, func() bool { return running(e.pod("doomed")) })
@@ -182,6 +183,7 @@ func TestWorkerOnCluster(t *testing.T) {
 	})
 
 	t.Run("containerd restart", func(t *testing.T) {
+		e.waitFor(t, "slow running", 30*time.Second, func() bool { return running(e.pod("slow")) })
 		before := e.pod("slow").Status.ContainerStatuses[0]
 		e.d.Restart(t)
 		e.createPod(t, "after", nil, corev1.EnvVar{Name: "PORT", Value: "8080"})

@@ -35,6 +35,15 @@ func (pw *podWorker) sync(ctx context.Context, pod *corev1.Pod) (next time.Durat
 		return 0, false, err
 	}
 	latest := latestByName(cs)
+	// Keep each container's newest attempt and the one before it (its
+	// lastState); older ones are removed, as kubelet's container GC does.
+	for _, c := range cs {
+		if c.State == StateExited && c.Attempt < latest[c.Name].Attempt-1 {
+			if err := w.rt.RemoveContainer(ctx, c.ID); err != nil {
+				w.log.Debug("remove old container", "id", c.ID, "err", err)
+			}
+		}
+	}
 	now := time.Now()
 	next = housekeeping
 	wakeAt := func(t time.Time) {

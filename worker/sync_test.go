@@ -198,3 +198,18 @@ func podIsReady(p *corev1.Pod) bool {
 	}
 	return false
 }
+
+func TestSyncKeepsTwoAttempts(t *testing.T) {
+	pw, rt, client := newTestPodWorker(t, testPod(corev1.RestartPolicyAlways))
+	syncOnce(t, pw, client)
+	for range 3 {
+		rt.exit("app", 1)
+		pw.backoffs["app"] = backoff{} // restart at once
+		syncOnce(t, pw, client)
+	}
+	syncOnce(t, pw, client)
+	cs, _ := rt.ListContainers(context.Background(), "uid-1")
+	if len(cs) != 2 {
+		t.Fatalf("%d containers kept, want the newest attempt and the one before", len(cs))
+	}
+}

@@ -90,13 +90,17 @@ func (r *Runtime) CreateContainer(ctx context.Context, sb worker.Sandbox, cfg wo
 		labelContainer: cfg.Name, labelAttempt: strconv.Itoa(cfg.Attempt),
 		labelLogPath: cfg.LogPath, labelImage: cfg.Image,
 	}
-	_, err = r.c.NewContainer(ctx, id,
+	var copts []containerd.NewContainerOpts
+	if r.opts.Snapshotter != "" {
+		copts = append(copts, containerd.WithSnapshotter(r.opts.Snapshotter))
+	}
+	copts = append(copts,
 		containerd.WithImage(img),
-		containerd.WithSnapshotter(r.opts.Snapshotter),
 		containerd.WithNewSnapshot(id, img),
 		containerd.WithNewSpec(opts...),
 		containerd.WithContainerLabels(labels),
 	)
+	_, err = r.c.NewContainer(ctx, id, copts...)
 	if err != nil {
 		return "", fmt.Errorf("create container %s: %w", cfg.Name, wrap(err))
 	}

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/containerd/containerd/pkg/netns"
 	gocni "github.com/containerd/go-cni"
@@ -72,6 +73,9 @@ func (r *Runtime) SetPodCIDR(cidr string) error {
 	return nil
 }
 
+// cniTimeout bounds one CNI ADD or DEL; they take tens of milliseconds.
+const cniTimeout = 30 * time.Second
+
 func (r *Runtime) network() (gocni.CNI, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -107,8 +111,13 @@ func (r *Runtime) RunSandbox(ctx context.Context, cfg worker.SandboxConfig) (wor
 	for _, p := range cfg.HostPorts {
 		ports = append(ports, gocni.PortMapping{HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: p.Protocol, HostIP: p.HostIP})
 	}
-	res, err := cni.Setup(ctx, cfg.PodUID, ns.GetPath(), gocni.WithCapabilityPortMap(ports),
+	// A CNI plugin that hangs must not hold every later pod: bound it.
+	sctx, cancel := context.WithTimeout(ctx, cniTimeout)
+	defer cancel()
+	r.cniMu.Lock()
+	res, err := cni.Setup(sctx, cfg.PodUID, ns.GetPath(), gocni.WithCapabilityPortMap(ports),
 		gocni.WithLabels(map[string]string{"IgnoreUnknown": "1", "K8S_POD_NAMESPACE": cfg.Namespace, "K8S_POD_NAME": cfg.PodName, "K8S_POD_UID": cfg.PodUID}))
+	r.cniMu.Unlock()
 	if err != nil {
 		ns.Remove()
 		return worker.Sandbox{}, fmt.Errorf("cni setup: %w", err)
@@ -128,7 +137,9 @@ func (r *Runtime) RunSandbox(ctx context.Context, cfg worker.SandboxConfig) (wor
 		}
 	}
 	if sb.IP == "" {
+		r.cniMu.Lock()
 		cni.Remove(ctx, cfg.PodUID, ns.GetPath())
+		r.cniMu.Unlock()
 		ns.Remove()
 		return worker.Sandbox{}, fmt.Errorf("cni setup gave the pod no address")
 	}
@@ -162,7 +173,12 @@ func (r *Runtime) RemoveSandbox(ctx context.Context, podUID string) error {
 	sb, err := readSandbox(dir)
 	if err == nil {
 		if cni, nerr := r.network(); nerr == nil {
-			if err := cni.Remove(ctx, podUID, sb.NetNS); err != nil {
+			dctx, cancel := context.WithTimeout(ctx, cniTimeout)
+			defer cancel()
+			r.cniMu.Lock()
+			err := cni.Remove(dctx, podUID, sb.NetNS)
+			r.cniMu.Unlock()
+			if err != nil {
 				return fmt.Errorf("cni remove: %w", err)
 			}
 		}

@@ -47,7 +47,9 @@ type Options struct {
 	// InsecureRegistries are host[:port]s pulled from over plain HTTP.
 	InsecureRegistries []string
 	LogMaxSize         int64
-	// Snapshotter unpacks images; "" means containerd's default.
+	// Snapshotter unpacks images and holds container filesystems; "" means
+	// the namespace's default (its containerd.io/defaults/snapshotter
+	// label), else containerd's.
 	Snapshotter string
 	Log         *slog.Logger
 }
@@ -65,6 +67,13 @@ type Runtime struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// cniMu serializes CNI Setup and Remove. go-cni's race build swaps its
+	// lock for go-deadlock, which on this Go cannot tell goroutines apart,
+	// takes two concurrent readers for a recursive lock and exits the
+	// process. CNI calls take tens of milliseconds, so one at a time costs
+	// little.
+	cniMu sync.Mutex
+
 	mu      sync.Mutex
 	cni     gocni.CNI // nil until SetPodCIDR
 	cidr    string
@@ -81,9 +90,6 @@ func New(opts Options) (*Runtime, error) {
 	}
 	if opts.Bridge == "" {
 		opts.Bridge = "skiff0"
-	}
-	if opts.Snapshotter == "" {
-		opts.Snapshotter = containerd.DefaultSnapshotter
 	}
 	if opts.LogMaxSize <= 0 {
 		opts.LogMaxSize = 10 << 20

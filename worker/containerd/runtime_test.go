@@ -2,7 +2,9 @@ package containerd
 
 import (
 	"context"
+	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -54,7 +56,9 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 
 func TestRuntimeServesOnPodIPAndStopsGracefully(t *testing.T) {
 	worktest.RequireCNI(t)
-	rt, _ := newTestRuntime(t, "10.251.7.0/24")
+	// A random /24, so that a bridge a crashed run left cannot clash.
+	prefix := fmt.Sprintf("10.251.%d.", 1+mrand.IntN(250))
+	rt, _ := newTestRuntime(t, prefix+"0/24")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
@@ -63,7 +67,7 @@ func TestRuntimeServesOnPodIPAndStopsGracefully(t *testing.T) {
 		t.Fatalf("RunSandbox: %v", err)
 	}
 	t.Cleanup(func() { rt.RemoveSandbox(context.Background(), sb.PodUID) })
-	if !strings.HasPrefix(sb.IP, "10.251.7.") {
+	if !strings.HasPrefix(sb.IP, prefix) {
 		t.Fatalf("pod IP %q is not in the pod CIDR", sb.IP)
 	}
 	if _, err := rt.EnsureImage(ctx, testImage, worker.PullNever, nil); err != nil {
