@@ -99,7 +99,7 @@ func TestDevCommand(t *testing.T) {
 		got = cfg
 		cancel()
 		return nil
-	}, "dev", "--data-dir", dir)
+	}, "dev", "--data-dir", dir, "--no-worker")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -108,10 +108,50 @@ func TestDevCommand(t *testing.T) {
 	if got.Name != want.Name || got.DataDir != dir || got.APIAddr != config.DefaultAPIAddr || got.BootstrapExpect != 1 {
 		t.Errorf("dev server config %+v, want %+v (the environment must not change it)", got, want)
 	}
-	for _, line := range []string{"API at https://127.0.0.1:7443", "token file " + filepath.Join(dir, "token")} {
+	for _, line := range []string{"API at https://127.0.0.1:7443", "token " + filepath.Join(dir, "token")} {
 		if !strings.Contains(r.stdout, line) {
 			t.Errorf("stdout %q lacks %q", r.stdout, line)
 		}
+	}
+}
+
+// TestDevCommandRunsAWorker checks that skiff dev starts a worker once the
+// server has written its token, configured to join that server.
+func TestDevCommandRunsAWorker(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "dev")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var got config.Worker
+	e := env{
+		runServer: func(ctx context.Context, cfg config.Server, _ *slog.Logger) error {
+			if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+				return err
+			}
+			if err := os.WriteFile(cfg.TokenPath(), []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+				return err
+			}
+			<-ctx.Done()
+			return nil
+		},
+		runWorker: func(ctx context.Context, cfg config.Worker, _ *slog.Logger) error {
+			got = cfg
+			cancel()
+			return nil
+		},
+	}
+	r := runEnv(ctx, e, "dev", "--data-dir", dir, "--containerd-socket", "/run/test/containerd.sock")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if got.Name != "dev-worker" || got.Token != "0123456789abcdef0123456789abcdef" || got.ContainerdSocket != "/run/test/containerd.sock" ||
+		got.DataDir != filepath.Join(dir, "worker") || len(got.Join) != 1 || got.Join[0] != config.DefaultGossipAddr {
+		t.Fatalf("dev worker config %+v", got)
+	}
+	if err := got.Validate(); err != nil {
+		t.Fatalf("dev worker config does not validate: %v", err)
+	}
+	if !strings.Contains(r.stdout, "skiff apply -f examples/demo/deployment.yaml") {
+		t.Errorf("stdout %q does not say how to deploy the demo", r.stdout)
 	}
 }
 
