@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 
-.PHONY: help build deps test test-short test-faults run run-ha stop-ha bench lint fuzz abuse demo-image
+.PHONY: help build deps test test-short test-faults run run-ha stop-ha bench bench-scheduler lint fuzz abuse demo-image
 
 help:
 	@echo "build       build bin/skiff"
@@ -14,6 +14,7 @@ help:
 	@echo "run-ha      start three servers on 127.0.0.1-3 in the background"
 	@echo "stop-ha     stop the servers run-ha started"
 	@echo "bench       run every benchmark once"
+	@echo "bench-scheduler  placement benchmark, then skiff bench scheduler on a fresh run-ha cluster"
 	@echo "lint        gofmt, go vet and staticcheck"
 	@echo "fuzz        run each fuzz target for FUZZTIME (default 20s)"
 	@echo "abuse       send 10,000 generated bad requests to the API (TestAbuse)"
@@ -67,6 +68,9 @@ stop-ha:
 
 bench: deps
 	@bash scripts/bench.sh
+
+bench-scheduler: deps
+	@bash scripts/bench-scheduler.sh
 
 lint: deps
 	@files=$$(gofmt -l .); if [[ -n $$files ]]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$files"; exit 1; fi

@@ -21,7 +21,7 @@ import (
 // although the old leader's assumed decisions died with it.
 func TestSchedulerLeaderFailover(t *testing.T) {
 	const pods = 120
-	c := testcluster.Start(t, testcluster.Options{})
+	c := startWithScheduler(t)
 	ctx := testContext(t, 180*time.Second)
 	leader, err := c.Leader(ctx)
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/skiffhq/skiff/scheduler"
+	"github.com/skiffhq/skiff/server"
 	"github.com/skiffhq/skiff/testcluster"
 )
 
@@ -122,9 +124,17 @@ func checkNoOvercommit(t *testing.T, nodes []*corev1.Node, pods []corev1.Pod) ma
 	return count
 }
 
-// The scheduler tests use the scheduler every server registers as a
-// leader component (server/components.go): it runs on the Raft leader
-// with the seam's fenced client, as in production.
+// startWithScheduler starts three servers that run the scheduler, alone,
+// as their leader component: registered through the leadership seam as
+// server/components.go registers the built-in one, so it runs on the
+// Raft leader with the seam's fenced client, as in production, without
+// the node controller judging the test's worker-less nodes.
+func startWithScheduler(t *testing.T) *testcluster.Cluster {
+	comp := server.WithLeaderComponent(server.LeaderComponent{Name: "scheduler", New: func(c *server.LeaderClients) (server.Runnable, error) {
+		return scheduler.New(scheduler.Config{Client: c.Kube, Informers: c.Informers, Recorder: c.Recorder, Log: c.Log}), nil
+	}})
+	return testcluster.Start(t, testcluster.Options{ServerOptions: []server.Option{comp}})
+}
 
 // TestSchedulerBindsPods runs the scheduler in a real three-server
 // cluster: 40 pods are bound across 4 nodes through pods/binding with no
@@ -132,7 +142,7 @@ func checkNoOvercommit(t *testing.T, nodes []*corev1.Node, pods []corev1.Pod) ma
 // fits nowhere is reported Unschedulable, and a node added later lets it
 // bind (the node event wakes it from its wait).
 func TestSchedulerBindsPods(t *testing.T) {
-	c := testcluster.Start(t, testcluster.Options{})
+	c := startWithScheduler(t)
 	ctx := testContext(t, 120*time.Second)
 	leader, err := c.Leader(ctx)
 	if err != nil {
@@ -206,7 +216,7 @@ func unschedulableWith(pods []corev1.Pod, name, msg string) bool {
 // too small, two tainted) gives the pod kube-scheduler's message in its
 // PodScheduled condition and in a FailedScheduling event.
 func TestSchedulerUnschedulableMessage(t *testing.T) {
-	c := testcluster.Start(t, testcluster.Options{})
+	c := startWithScheduler(t)
 	ctx := testContext(t, 120*time.Second)
 	leader, err := c.Leader(ctx)
 	if err != nil {
@@ -246,7 +256,7 @@ func TestSchedulerUnschedulableMessage(t *testing.T) {
 // TestSchedulerCordon checks a cordoned node gets no new pods, and that
 // pods for another scheduler are left alone.
 func TestSchedulerCordon(t *testing.T) {
-	c := testcluster.Start(t, testcluster.Options{})
+	c := startWithScheduler(t)
 	ctx := testContext(t, 120*time.Second)
 	leader, err := c.Leader(ctx)
 	if err != nil {
@@ -299,7 +309,7 @@ func TestSchedulerCordon(t *testing.T) {
 // deletion completes (here by the test, as a worker would) it is bound
 // there. A pod of equal priority is never evicted.
 func TestSchedulerPreemption(t *testing.T) {
-	c := testcluster.Start(t, testcluster.Options{})
+	c := startWithScheduler(t)
 	ctx := testContext(t, 120*time.Second)
 	leader, err := c.Leader(ctx)
 	if err != nil {
