@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 
-.PHONY: help build deps test test-short test-faults run run-ha stop-ha bench lint fuzz abuse
+.PHONY: help build deps test test-short test-faults run run-ha stop-ha bench lint fuzz abuse demo-image
 
 help:
 	@echo "build       build bin/skiff"
@@ -14,12 +14,22 @@ help:
 	@echo "run-ha      start three servers on 127.0.0.1-3 in the background"
 	@echo "stop-ha     stop the servers run-ha started"
 	@echo "bench       run every benchmark once"
-	@echo "lint        gofmt and go vet"
+	@echo "lint        gofmt, go vet and staticcheck"
 	@echo "fuzz        run each fuzz target for FUZZTIME (default 20s)"
 	@echo "abuse       send 10,000 generated bad requests to the API (TestAbuse)"
+	@echo "demo-image  build bin/demo-image.tar (skiff.local/demo:v1) and bin/demo-image-v2.tar"
 
 build:
 	$(GO) build -o bin/skiff ./cmd/skiff
+
+# The demo app of examples/demo as OCI image archives for `skiff image
+# import`: a static Go binary in one layer, built by ociimage (no docker, no
+# registry). v2 differs only in VERSION, for the rolling-update tour.
+demo-image:
+	@mkdir -p bin
+	$(GO) build -o bin/build-image ./internal/ociimage/cmd/build-image
+	bin/build-image -pkg ./examples/demo -ref skiff.local/demo:v1 -env VERSION=v1 -port 8080 -o bin/demo-image.tar
+	bin/build-image -pkg ./examples/demo -ref skiff.local/demo:v2 -env VERSION=v2 -port 8080 -o bin/demo-image-v2.tar
 
 deps:
 	@bash scripts/deps.sh
@@ -53,6 +63,7 @@ bench: deps
 lint: deps
 	@files=$$(gofmt -l .); if [[ -n $$files ]]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$files"; exit 1; fi
 	$(GO) vet ./...
+	@bash scripts/staticcheck.sh
 
 fuzz: deps
 	@bash scripts/fuzz.sh

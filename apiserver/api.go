@@ -31,6 +31,11 @@ type Config struct {
 	// Authorize decides whether the request may do what ri names; nil
 	// allows everything (unit tests). It returns an API status error.
 	Authorize func(r *http.Request, ri RequestAttributes) error
+	// FenceTerm returns the Raft term the request's writes are fenced to,
+	// or 0 for none. The server fences the writes of its leader-only
+	// components (scheduler, controllers) to the term they were started
+	// in; users' writes are never fenced. Nil fences nothing.
+	FenceTerm func(r *http.Request) uint64
 }
 
 // RequestAttributes is what a resource request asks to do, for
@@ -48,17 +53,19 @@ type API struct {
 	log         *slog.Logger
 	now         func() time.Time
 	authorize   func(r *http.Request, ri RequestAttributes) error
+	fenceTerm   func(r *http.Request) uint64
 	admission   Admission
 	metrics     *Metrics
 	serviceCIDR netip.Prefix
 	readOnly    *inflight
 	mutating    *inflight
 	fields      *fieldManagers
+	watches     *watchCaches
 }
 
 // New returns an API serving cfg.Store.
 func New(cfg Config) *API {
-	a := &API{store: cfg.Store, log: cfg.Logger, now: cfg.Now, authorize: cfg.Authorize, admission: cfg.Admission}
+	a := &API{store: cfg.Store, log: cfg.Logger, now: cfg.Now, authorize: cfg.Authorize, admission: cfg.Admission, fenceTerm: cfg.FenceTerm}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -68,6 +75,7 @@ func New(cfg Config) *API {
 	}
 	a.metrics = cfg.Metrics
 	a.fields = newFieldManagers()
+	a.watches = newWatchCaches(cfg.Store)
 	a.serviceCIDR = cfg.ServiceCIDR
 	if !a.serviceCIDR.IsValid() {
 		a.serviceCIDR = DefaultServiceCIDR

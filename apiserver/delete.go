@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -99,6 +100,11 @@ func (h *handler) deleteOne(opts metav1.DeleteOptions) (runtime.Object, error) {
 		if err := h.api.check(h.r, h.ri, cur); err != nil {
 			return nil, err
 		}
+		if h.res.GVR.Resource == "namespaces" && slices.Contains(SystemNamespaces, h.ri.Name) {
+			// As in Kubernetes: every cluster has these, and the servers
+			// and workers rely on them.
+			return nil, apierrors.NewForbidden(h.res.GVR.GroupResource(), h.ri.Name, errors.New("this namespace may not be deleted"))
+		}
 		m := metaOf(cur)
 		if p := opts.Preconditions; p != nil {
 			if p.UID != nil && *p.UID != m.GetUID() {
@@ -122,7 +128,7 @@ func (h *handler) deleteOne(opts metav1.DeleteOptions) (runtime.Object, error) {
 		nm.SetFinalizers(finalizers)
 		graceful := h.gracePeriod(next, opts)
 		var out runtime.Object
-		if len(finalizers) == 0 && graceful == 0 {
+		if len(finalizers) == 0 && !specFinalizersPending(next) && graceful == 0 {
 			out, err = h.finalDelete(cur, kv.ModRev)
 		} else {
 			out, err = h.markDeleting(next, kv, graceful)
@@ -173,6 +179,7 @@ func (h *handler) markDeleting(obj runtime.Object, kv fsm.KV, grace int64) (runt
 		m.SetDeletionTimestamp(&ts)
 		m.SetDeletionGracePeriodSeconds(&grace)
 	}
+	markTerminating(obj)
 	value, err := encodeStored(obj)
 	if err != nil {
 		return nil, err
@@ -194,7 +201,7 @@ func (h *handler) finalDelete(obj runtime.Object, rev uint64) (runtime.Object, e
 		return obj, nil
 	}
 	m := metaOf(obj)
-	if _, err := h.propose(deleteCommand(h.res.Key(m.GetNamespace(), m.GetName()), rev, obj), m.GetName()); err != nil {
+	if _, err := h.propose(h.api.deleteCommand(h.res.Key(m.GetNamespace(), m.GetName()), rev, obj), m.GetName()); err != nil {
 		return nil, err
 	}
 	return obj, nil

@@ -46,6 +46,11 @@ func resultError(res fsm.Result, gr schema.GroupResource, name string) error {
 		return apierrors.NewNotFound(gr, name)
 	case fsm.CodeConflict:
 		return apierrors.NewConflict(gr, name, errors.New("the object has been modified; please apply your changes to the latest version and try again"))
+	case fsm.CodeFenced:
+		// Only leader-only components send fenced writes; the one that
+		// sent this was started by a leader that has since been deposed,
+		// and its context is (or is about to be) cancelled.
+		return apierrors.NewConflict(gr, name, fmt.Errorf("leadership changed: this write was fenced to an earlier Raft term and was committed in term %d", res.Term))
 	}
 	return res.Err()
 }

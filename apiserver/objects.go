@@ -38,6 +38,9 @@ type handler struct {
 	// scale means the request came through the scale subresource
 	// (managedFields entries record it).
 	scale bool
+	// drawn names the allocation keys (ClusterIP, NodePorts) an update
+	// chose at random, see allocate.
+	drawn map[string]bool
 }
 
 func (h *handler) serve() {
@@ -58,6 +61,12 @@ func (h *handler) serve() {
 			break
 		}
 		err = h.serveScale()
+	case h.ri.Subresource == "finalize":
+		if h.res.GVR.Resource != "namespaces" || h.ri.Verb != "update" {
+			err = h.notFound()
+			break
+		}
+		err = h.finalize()
 	case h.ri.Subresource == "binding":
 		if h.res.GVR.Resource != "pods" || h.ri.Verb != "create" {
 			err = h.notFound()
@@ -214,6 +223,9 @@ func (h *handler) get() error {
 
 // propose commits cmd and maps failures to API statuses.
 func (h *handler) propose(cmd *fsm.Command, name string) (fsm.Result, error) {
+	if h.api.fenceTerm != nil {
+		cmd.Term = h.api.fenceTerm(h.r)
+	}
 	res, err := h.api.store.Propose(h.ctx(), cmd)
 	if err != nil {
 		return res, storeError(err, h.res.GVR.GroupResource(), name)

@@ -53,6 +53,8 @@ func serverFields() []field {
 		{"accepted_tokens", "further cluster tokens accepted but never sent, while rotating the token (repeat or comma-separate)",
 			func(s *Server) any { return &s.AcceptedTokens }},
 		{"log_level", "log level: debug, info, warn or error", func(s *Server) any { return &s.LogLevel }},
+		{"terminated_pod_gc_threshold", "finished pods kept before the oldest are deleted (0 disables)",
+			func(s *Server) any { return &s.TerminatedPodGCThreshold }},
 		{"raft.heartbeat_timeout", "Raft heartbeat timeout",
 			func(s *Server) any { return &s.Raft.HeartbeatTimeout }},
 		{"raft.election_timeout", "Raft election timeout",

@@ -21,7 +21,10 @@ type Server struct {
 	Token           string   // "token": shared cluster secret; see Validate for when it is required.
 	AcceptedTokens  []string // "accepted_tokens": more tokens accepted, never sent, while rotating; see docs/operations.md.
 	LogLevel        string   // "log_level": debug, info, warn or error.
-	Raft            Raft     // "raft": Raft tuning.
+	// "terminated_pod_gc_threshold": finished pods kept before the
+	// garbage collector deletes the oldest; 0 or less disables it.
+	TerminatedPodGCThreshold int
+	Raft                     Raft // "raft": Raft tuning.
 }
 
 // Raft holds the hashicorp/raft tuning knobs of a server and the size of the
@@ -70,6 +73,8 @@ func DefaultServer() Server {
 		GossipAddr:      DefaultGossipAddr,
 		BootstrapExpect: 1,
 		LogLevel:        "info",
+		// Kubernetes' default for --terminated-pod-gc-threshold.
+		TerminatedPodGCThreshold: 12500,
 		Raft: Raft{
 			HeartbeatTimeout:   300 * time.Millisecond,
 			ElectionTimeout:    300 * time.Millisecond,

@@ -54,6 +54,13 @@ const encodingVersion = 1
 // skip instead of stopping.
 const flagIgnorable = 1 << 0
 
+// flagFenced marks a command that carries a Raft term: the term, a uvarint,
+// follows the flags byte.
+const flagFenced = 1 << 1
+
+// knownFlags are the flag bits this binary understands.
+const knownFlags = flagIgnorable | flagFenced
+
 // Limits on what a command may hold. MaxCommandSize matches etcd's default
 // request limit; it is enforced before a command reaches Raft.
 const (
@@ -75,6 +82,12 @@ type Command struct {
 	// Ops are the sub-commands of an OpTxn: creates, updates, deletes and
 	// puts, at most MaxTxnOps, each key at most once.
 	Ops []Command
+	// Term fences the command: when non-zero, the command applies only if
+	// Raft commits it in that term, and otherwise yields CodeFenced on
+	// every replica. Leader-only components set it to the term they were
+	// started in, so that a deposed leader's components cannot write on
+	// the strength of an old view. Only a top-level command carries it.
+	Term uint64
 }
 
 // Errors returned by Decode and Validate.
@@ -88,6 +101,11 @@ var (
 // Validate checks a command the way a proposer must before it reaches Raft:
 // what Validate accepts, Decode on every replica accepts too.
 func (c *Command) Validate() error {
+	for i := range c.Ops {
+		if c.Ops[i].Term != 0 {
+			return fmt.Errorf("%w: txn op %d carries a term; fence the txn instead", ErrInvalidCommand, i)
+		}
+	}
 	switch c.Op {
 	case OpCreate, OpUpdate, OpDelete, OpPut:
 		return c.validateSingle()
@@ -142,9 +160,10 @@ func (c *Command) validateSingle() error {
 
 // Encode validates c and returns its binary form:
 //
-//	version(1) op(1) flags(1) body
+//	version(1) op(1) flags(1) [term] body
 //
-// where the body of create and put is key value, of update key value rev, of
+// where term, a uvarint, is present when the fenced flag is set, and
+// the body of create and put is key value, of update key value rev, of
 // delete key rev, of txn a count followed by op+body per sub-command, and of
 // noop empty. Strings and byte slices are uvarint-length-prefixed; revisions
 // are uvarints.
@@ -152,7 +171,7 @@ func Encode(c *Command) ([]byte, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	size := 3 + c.encodedBodySize()
+	size := c.encodedSize()
 	if size > MaxCommandSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, size, MaxCommandSize)
 	}
@@ -161,8 +180,23 @@ func Encode(c *Command) ([]byte, error) {
 	if c.Ignorable {
 		flags |= flagIgnorable
 	}
+	if c.Term != 0 {
+		flags |= flagFenced
+	}
 	b = append(b, encodingVersion, byte(c.Op), flags)
+	if c.Term != 0 {
+		b = binary.AppendUvarint(b, c.Term)
+	}
 	return c.appendBody(b), nil
+}
+
+// encodedSize is the exact length Encode produces.
+func (c *Command) encodedSize() int {
+	n := 3 + c.encodedBodySize()
+	if c.Term != 0 {
+		n += uvarintSize(c.Term)
+	}
+	return n
 }
 
 // encodedBodySize is the exact length appendBody produces, so the size
@@ -233,10 +267,19 @@ func Decode(b []byte) (Command, error) {
 		return Command{}, fmt.Errorf("%w: encoding version %d", ErrBadEncoding, b[0])
 	}
 	c := Command{Op: Op(b[1]), Ignorable: b[2]&flagIgnorable != 0}
-	if b[2]&^flagIgnorable != 0 {
+	if b[2]&^knownFlags != 0 {
 		return c, fmt.Errorf("%w: unknown flags %#x", ErrBadEncoding, b[2])
 	}
 	d := decoder{b: b[3:]}
+	if b[2]&flagFenced != 0 {
+		c.Term = d.uvarint()
+		if d.err == nil && c.Term == 0 {
+			d.fail("fenced command with term 0")
+		}
+		if d.err != nil {
+			return c, d.err
+		}
+	}
 	switch c.Op {
 	case OpCreate, OpUpdate, OpDelete, OpPut, OpNoop:
 		d.body(&c)

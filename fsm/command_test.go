@@ -40,6 +40,9 @@ func roundTripCases() []struct {
 			deleteCmd("d", 9), deleteCmd("e", 0), putCmd("f", ""))},
 		{"txn ignorable", Command{Op: OpTxn, Ignorable: true, Ops: []Command{putCmd("a", "1")}}},
 		{"txn max ops", txnCmd(maxTxn...)},
+		{"fenced create", Command{Op: OpCreate, Key: "k", Value: []byte("v"), Term: 7}},
+		{"fenced max term", Command{Op: OpDelete, Key: "k", Rev: 3, Term: math.MaxUint64}},
+		{"fenced txn", Command{Op: OpTxn, Term: 2, Ops: []Command{putCmd("a", "1"), deleteCmd("b", 4)}}},
 	}
 }
 
@@ -47,7 +50,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	for _, tc := range roundTripCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			b := mustEncode(t, tc.cmd)
-			if want := 3 + tc.cmd.encodedBodySize(); len(b) != want {
+			if want := tc.cmd.encodedSize(); len(b) != want {
 				t.Fatalf("encoded %d bytes, size computed as %d", len(b), want)
 			}
 			got, err := Decode(b)

@@ -53,7 +53,7 @@ func (f *fatalRecorder) fatal(err error) { f.errs = append(f.errs, err) }
 // applyCmd encodes c and applies it at index.
 func applyCmd(t testing.TB, s *Store, index uint64, c Command) Result {
 	t.Helper()
-	return s.Apply(index, mustEncode(t, c))
+	return s.Apply(index, 1, mustEncode(t, c))
 }
 
 // applyAll applies cmds at indexes 1, 2, ... and returns the last index.

@@ -24,23 +24,24 @@ func (f *FSM) Apply(l *raft.Log) any {
 		f.Store.Advance(l.Index)
 		return nil
 	}
-	return f.Store.Apply(l.Index, l.Data)
+	return f.Store.Apply(l.Index, l.Term, l.Data)
 }
 
 // ApplyBatch applies committed entries in order; see Apply.
 func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
 	idx := make([]uint64, 0, len(logs))
+	terms := make([]uint64, 0, len(logs))
 	data := make([][]byte, 0, len(logs))
 	pos := make([]int, 0, len(logs))
 	flush := func() {
 		if len(idx) == 0 {
 			return
 		}
-		for i, r := range f.Store.ApplyBatch(idx, data) {
+		for i, r := range f.Store.ApplyBatch(idx, terms, data) {
 			out[pos[i]] = r
 		}
-		idx, data, pos = idx[:0], data[:0], pos[:0]
+		idx, terms, data, pos = idx[:0], terms[:0], data[:0], pos[:0]
 	}
 	for i, l := range logs {
 		if l.Type != raft.LogCommand {
@@ -49,6 +50,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			continue
 		}
 		idx = append(idx, l.Index)
+		terms = append(terms, l.Term)
 		data = append(data, l.Data)
 		pos = append(pos, i)
 	}

@@ -21,6 +21,9 @@ const (
 	CodeConflict Code = 3
 	// CodeSkipped means the command had an unknown, ignorable op.
 	CodeSkipped Code = 4
+	// CodeFenced means a fenced command was committed in a term other than
+	// its own; nothing was written.
+	CodeFenced Code = 5
 )
 
 // Sentinel errors for failed conditions; Result.Err wraps one of them.
@@ -28,6 +31,9 @@ var (
 	ErrKeyExists   = errors.New("key already exists")
 	ErrKeyNotFound = errors.New("key not found")
 	ErrConflict    = errors.New("revision mismatch")
+	// ErrFenced means a command fenced to one Raft term was committed in
+	// another: leadership changed since its writer was started.
+	ErrFenced = errors.New("fenced: leadership changed")
 )
 
 // Result is what applying one command produced. It is the same on every
@@ -43,6 +49,9 @@ type Result struct {
 	Failed      string
 	FailedIndex int
 	CurrentRev  uint64
+	// Term, for CodeFenced, is the term the command was committed in (the
+	// command's own term is the one its writer set).
+	Term uint64 `json:",omitempty"`
 }
 
 // Err returns nil for CodeOK and CodeSkipped, otherwise an error wrapping
@@ -57,6 +66,8 @@ func (r Result) Err() error {
 		return fmt.Errorf("%w: %q", ErrKeyNotFound, r.Failed)
 	case CodeConflict:
 		return fmt.Errorf("%w: %q is at revision %d", ErrConflict, r.Failed, r.CurrentRev)
+	case CodeFenced:
+		return fmt.Errorf("%w: the write was committed in term %d", ErrFenced, r.Term)
 	}
 	return fmt.Errorf("unknown result code %d", r.Code)
 }

@@ -70,23 +70,23 @@ func New(opts Options) *Store {
 	}
 }
 
-// Apply applies the encoded command carried by the log entry at index.
-// Indexes must increase from call to call.
-func (s *Store) Apply(index uint64, data []byte) Result {
+// Apply applies the encoded command carried by the log entry at index,
+// committed in Raft term term. Indexes must increase from call to call.
+func (s *Store) Apply(index, term uint64, data []byte) Result {
 	s.mu.Lock()
-	r := s.applyLocked(index, data)
+	r := s.applyLocked(index, term, data)
 	s.wakeLocked()
 	s.mu.Unlock()
 	return r
 }
 
 // ApplyBatch applies consecutive entries under one lock and one watcher
-// wake-up.
-func (s *Store) ApplyBatch(indexes []uint64, data [][]byte) []Result {
+// wake-up; terms[i] is the Raft term of the entry at indexes[i].
+func (s *Store) ApplyBatch(indexes, terms []uint64, data [][]byte) []Result {
 	out := make([]Result, len(data))
 	s.mu.Lock()
 	for i := range data {
-		out[i] = s.applyLocked(indexes[i], data[i])
+		out[i] = s.applyLocked(indexes[i], terms[i], data[i])
 	}
 	s.wakeLocked()
 	s.mu.Unlock()
@@ -104,7 +104,7 @@ func (s *Store) Advance(index uint64) {
 	s.mu.Unlock()
 }
 
-func (s *Store) applyLocked(index uint64, data []byte) Result {
+func (s *Store) applyLocked(index, term uint64, data []byte) Result {
 	if index <= s.rev {
 		s.fatal(fmt.Errorf("entry %d applied after %d", index, s.rev))
 		return Result{Rev: s.rev, Code: CodeSkipped}
@@ -117,6 +117,11 @@ func (s *Store) applyLocked(index uint64, data []byte) Result {
 		}
 		s.fatal(fmt.Errorf("entry %d: %w", index, err))
 		return Result{Rev: index, Code: CodeSkipped}
+	}
+	if c.Term != 0 && c.Term != term {
+		// Every replica sees the same term for the entry, so every one
+		// refuses it alike.
+		return Result{Rev: index, Code: CodeFenced, Term: term}
 	}
 	switch c.Op {
 	case OpNoop:
@@ -217,11 +222,16 @@ func (s *Store) Get(key string) (kv KV, found bool, rev uint64) {
 func (s *Store) List(prefix, after string, limit int) (kvs []KV, more bool, rev uint64) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	kvs, more = listTree(s.tree, prefix, after, limit)
+	return kvs, more, s.rev
+}
+
+func listTree(tree *btree.BTreeG[*KV], prefix, after string, limit int) (kvs []KV, more bool) {
 	start := prefix
 	if after > start {
 		start = after
 	}
-	s.tree.AscendGreaterOrEqual(&KV{Key: start}, func(kv *KV) bool {
+	tree.AscendGreaterOrEqual(&KV{Key: start}, func(kv *KV) bool {
 		if !strings.HasPrefix(kv.Key, prefix) {
 			return false
 		}
@@ -235,7 +245,7 @@ func (s *Store) List(prefix, after string, limit int) (kvs []KV, more bool, rev 
 		kvs = append(kvs, *kv)
 		return true
 	})
-	return kvs, more, s.rev
+	return kvs, more
 }
 
 // Count returns the number of keys with the prefix.

@@ -234,7 +234,7 @@ func TestApplyFatal(t *testing.T) {
 			s := New(Options{Fatal: rec.fatal})
 			applyAll(t, s, putCmd("a", "1"), putCmd("b", "2"), putCmd("c", "3"))
 			before := allKVs(s)
-			s.Apply(tc.index, tc.data)
+			s.Apply(tc.index, 1, tc.data)
 			if len(rec.errs) != 1 {
 				t.Fatalf("Fatal called %d times, want 1", len(rec.errs))
 			}
@@ -255,7 +255,7 @@ func TestApplyDefaultFatalPanics(t *testing.T) {
 			t.Fatal("Apply of an unknown op did not panic with the default Fatal")
 		}
 	}()
-	s.Apply(1, []byte{1, 200, 0})
+	s.Apply(1, 1, []byte{1, 200, 0})
 }
 
 func TestApplyIgnorableUnknownOp(t *testing.T) {
@@ -276,7 +276,7 @@ func TestApplyIgnorableUnknownOp(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := s.Apply(5, tc.data)
+			r := s.Apply(5, 1, tc.data)
 			if r != (Result{Rev: 5, Code: CodeSkipped}) || r.Err() != nil {
 				t.Fatalf("Apply = %+v (err %v), want Rev 5 CodeSkipped", r, r.Err())
 			}
@@ -363,7 +363,7 @@ func TestApplyCopiesValues(t *testing.T) {
 				t.Fatal(err)
 			}
 			data := mustEncode(t, tc.cmd)
-			if r := s.Apply(1, data); r.Code != CodeOK {
+			if r := s.Apply(1, 1, data); r.Code != CodeOK {
 				t.Fatal(r.Err())
 			}
 			for i := range data {
@@ -390,9 +390,9 @@ func TestStoreApplyBatchMatchesApply(t *testing.T) {
 	one, batch := newTestStore(t, Options{}), newTestStore(t, Options{})
 	var want []Result
 	for i := range data {
-		want = append(want, one.Apply(idx[i], data[i]))
+		want = append(want, one.Apply(idx[i], 1, data[i]))
 	}
-	if got := batch.ApplyBatch(idx, data); !reflect.DeepEqual(got, want) {
+	if got := batch.ApplyBatch(idx, []uint64{1, 1, 1, 1, 1, 1}, data); !reflect.DeepEqual(got, want) {
 		t.Fatalf("ApplyBatch = %+v, want %+v", got, want)
 	}
 	if !kvsEqual(allKVs(one), allKVs(batch)) || one.Rev() != batch.Rev() {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -45,7 +46,17 @@ func (s *Server) newAPI(metrics *apiserver.Metrics) http.Handler {
 			PodSecurity:    podsecurity.Check,
 		},
 		Authorize: authorizeAPI,
+		FenceTerm: fenceTerm,
 	})
+}
+
+// fenceTerm fences the writes of the leader's components to the term they
+// were started in; nobody else's.
+func fenceTerm(r *http.Request) uint64 {
+	if u, ok := userFrom(r.Context()); ok && u.Role == auth.RoleController {
+		return u.Term
+	}
+	return 0
 }
 
 // authorizeAPI applies the role rules of package auth to an API request.
@@ -69,8 +80,40 @@ func authorizeAPI(r *http.Request, ra apiserver.RequestAttributes) error {
 	return nil
 }
 
-// ensureClusterObjects creates what every cluster has (the system
-// namespaces); the leader runs it after winning an election.
-func (s *Server) ensureClusterObjects(ctx context.Context) error {
-	return apiserver.EnsureSystemNamespaces(ctx, apiStore{s.node}, metav1.Now())
+// fencedStore is an apiserver.Store whose writes are fenced to one Raft
+// term: the leader's own tasks write through it.
+type fencedStore struct {
+	apiStore
+	term uint64
+}
+
+func (s fencedStore) Propose(ctx context.Context, cmd *fsm.Command) (fsm.Result, error) {
+	cmd.Term = s.term
+	return s.apiStore.Propose(ctx, cmd)
+}
+
+// systemObjectsPeriod is how often the leader checks that the objects every
+// cluster has still exist. The check reads the local replica only.
+const systemObjectsPeriod = time.Second
+
+// keepSystemObjects creates what every cluster has (the system namespaces)
+// whenever it is missing (a new cluster, a restored snapshot), for as long
+// as this leadership lasts.
+func (s *Server) keepSystemObjects(ctx context.Context, term uint64) {
+	t := time.NewTicker(systemObjectsPeriod)
+	defer t.Stop()
+	for {
+		if !apiserver.SystemNamespacesExist(s.node.Store()) {
+			ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if err := apiserver.EnsureSystemNamespaces(ectx, fencedStore{apiStore{s.node}, term}, metav1.Now()); err != nil && ctx.Err() == nil {
+				s.log.Warn("creating system namespaces", "error", err)
+			}
+			cancel()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/skiffhq/skiff/apiserver"
 	"github.com/skiffhq/skiff/fsm/raftstore"
 )
 
@@ -18,15 +19,13 @@ import (
 //     as voters (a new server, or one that was wiped);
 //   - once in a cluster, it notices being removed and stops.
 func (s *Server) membershipLoop(ctx context.Context) {
-	// Tick fast until the cluster objects exist, so a new cluster has its
-	// default namespace within moments of electing a leader.
+	// Tick fast until this server is part of a cluster, so that it
+	// bootstraps within moments of meeting the others.
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	advertised := s.node.HasState()
 	var rm removal
-	// ensured turns true once this server, as leader, has made sure the
-	// objects every cluster has exist.
-	ensured := false
+	fast := true
 	for {
 		if !advertised && s.node.HasState() {
 			if err := s.gossip.SetMeta(s.meta()); err == nil {
@@ -37,21 +36,18 @@ func (s *Server) membershipLoop(ctx context.Context) {
 			s.tryBootstrap()
 		} else if s.node.IsLeader() {
 			s.reconcile()
-			if !ensured {
-				ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				if err := s.ensureClusterObjects(ectx); err != nil {
-					s.log.Warn("creating system namespaces", "error", err)
-				} else {
-					ensured = true
-					tick.Reset(time.Second)
-				}
-				cancel()
-			}
 		} else if s.removed(ctx, &rm) {
 			s.log.Error("removed from the cluster; stopping")
 			s.gossip.Leave(2 * time.Second)
 			s.fail(ErrRemoved)
 			return
+		}
+		if !s.sawSystemObjects.Load() && apiserver.SystemNamespacesExist(s.node.Store()) {
+			s.sawSystemObjects.Store(true)
+		}
+		if fast && s.node.HasState() {
+			fast = false
+			tick.Reset(time.Second)
 		}
 		select {
 		case <-ctx.Done():

@@ -69,7 +69,7 @@ func (s *Server) tlsReady(ctx context.Context) (*tlsState, error) {
 }
 
 // pkiLoop waits until the cluster CA exists in the store (the first leader
-// creates it), then issues this server's certificate and writes ca.crt and
+// creates it: ensureCA), then issues this server's certificate and writes ca.crt and
 // admin.kubeconfig into the data directory.
 func (s *Server) pkiLoop(ctx context.Context) {
 	t := time.NewTicker(50 * time.Millisecond)
@@ -95,12 +95,7 @@ var errNoCA = errors.New("no cluster CA yet")
 func (s *Server) loadPKI(ctx context.Context) error {
 	kv, ok, _ := s.node.Store().Get(caKey)
 	if !ok {
-		if !s.node.IsLeader() {
-			return errNoCA
-		}
-		if err := s.createCA(ctx); err != nil {
-			return err
-		}
+		// The leader creates it (ensureCA).
 		return errNoCA
 	}
 	var sc storedCA
@@ -146,9 +141,13 @@ func (s *Server) loadPKI(ctx context.Context) error {
 	return nil
 }
 
-// createCA creates the cluster CA and stores it; losing the race to
-// another leader's create is fine.
-func (s *Server) createCA(ctx context.Context) error {
+// ensureCA creates the cluster CA and stores it, fenced to the leader's
+// term, unless it exists; losing the race to another leader's create is
+// fine.
+func (s *Server) ensureCA(ctx context.Context, term uint64) error {
+	if _, ok, _ := s.node.Store().Get(caKey); ok {
+		return nil
+	}
 	ca, err := pki.NewCA("skiff-ca", time.Now())
 	if err != nil {
 		return err
@@ -159,7 +158,7 @@ func (s *Server) createCA(ctx context.Context) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	res, err := s.node.Propose(cctx, &fsm.Command{Op: fsm.OpCreate, Key: caKey, Value: b})
+	res, err := s.node.Propose(cctx, &fsm.Command{Op: fsm.OpCreate, Key: caKey, Value: b, Term: term})
 	if err != nil {
 		return fmt.Errorf("store cluster CA: %w", err)
 	}

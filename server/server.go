@@ -47,6 +47,14 @@ type Server struct {
 	membershipHint atomic.Bool
 	hinted         map[string]time.Time
 
+	// sawSystemObjects is set once this server has seen the system
+	// namespaces (in /readyz or its membership loop).
+	sawSystemObjects atomic.Bool
+	// extraLeader are leader components added by options (tests).
+	extraLeader []LeaderComponent
+	// noControllers leaves the controller manager out (API-level tests).
+	noControllers bool
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -59,7 +67,21 @@ type Server struct {
 type Option func(*options)
 
 type options struct {
-	raftDialer raftstore.Dialer
+	raftDialer    raftstore.Dialer
+	leader        []LeaderComponent
+	noControllers bool
+}
+
+// WithoutControllers leaves the built-in controller manager out of the
+// leader components, for tests that must see only their own writes to
+// workloads (a controller would rewrite a deployment's status).
+func WithoutControllers() Option {
+	return func(o *options) { o.noControllers = true }
+}
+
+// WithLeaderComponent runs c on the leader beside the built-in components.
+func WithLeaderComponent(c LeaderComponent) Option {
+	return func(o *options) { o.leader = append(o.leader, c) }
 }
 
 // WithRaftDialer makes Raft open its connections to other servers through
@@ -95,7 +117,7 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 		// Validate catches a configured token; this is the generated one.
 		return nil, fmt.Errorf("accepted_tokens holds the token of %s: list only the other tokens to accept", cfg.TokenPath())
 	}
-	s := &Server{cfg: cfg, log: log, token: token, failed: make(chan error, 1)}
+	s := &Server{cfg: cfg, log: log, token: token, failed: make(chan error, 1), extraLeader: o.leader, noControllers: o.noControllers}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	ok := false
 	defer func() {
@@ -150,7 +172,7 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certificate,
 			ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: peerClient.RootCAs},
 	}
-	s.wg.Add(4)
+	s.wg.Add(5)
 	go func() {
 		defer s.wg.Done()
 		if err := s.http.ServeTLS(s.ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -170,6 +192,10 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 	go func() {
 		defer s.wg.Done()
 		s.membershipLoop(s.ctx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.leaderLoop(s.ctx)
 	}()
 	log.Info("server started", "api", s.APIAddr(), "raft", s.RaftAddr(), "gossip", s.GossipAddr(), "bootstrap_expect", cfg.BootstrapExpect, "version", buildinfo.Get().GitVersion,
 		"token", auth.Fingerprint(token), "accepted_tokens", s.acceptedFingerprints())

@@ -35,6 +35,13 @@ type Options struct {
 	// Logger receives every server's logs; by default they are discarded
 	// unless SKIFF_TEST_LOG=1, which sends them to stderr.
 	Logger *slog.Logger
+	// ServerOptions are passed to every server.New (leader components,
+	// for example).
+	ServerOptions []server.Option
+	// Controllers runs the built-in controller manager on the leader. Off
+	// by default, so that API-level tests see only their own writes (a
+	// deployment controller would rewrite the status they set).
+	Controllers bool
 }
 
 // Cluster is a set of in-process servers. Its methods may be called from
@@ -150,7 +157,11 @@ func (c *Cluster) startMember(i int) error {
 		cfg.Join = join
 	}
 	c.mu.Unlock()
-	srv, err := server.New(cfg, c.opts.Logger, server.WithRaftDialer(c.net.dialer(i)))
+	opts := []server.Option{server.WithRaftDialer(c.net.dialer(i))}
+	if !c.opts.Controllers {
+		opts = append(opts, server.WithoutControllers())
+	}
+	srv, err := server.New(cfg, c.opts.Logger, append(opts, c.opts.ServerOptions...)...)
 	if err != nil {
 		return err
 	}

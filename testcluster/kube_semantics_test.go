@@ -58,8 +58,11 @@ func TestKubeUpdateRace(t *testing.T) {
 			for r := 0; r < rounds && wctx.Err() == nil; r++ {
 				cur, err := cms.Get(wctx, "counter", metav1.GetOptions{})
 				if err == nil {
-					var n int
-					n, err = strconv.Atoi(cur.Data["n"])
+					n, aerr := strconv.Atoi(cur.Data["n"])
+					if aerr != nil {
+						t.Errorf("counter holds %q: %v", cur.Data["n"], aerr)
+						return
+					}
 					prev := cur.ResourceVersion
 					cur.Data["n"] = strconv.Itoa(n + 1)
 					var out *corev1.ConfigMap

@@ -20,13 +20,24 @@ type LocalStore struct {
 	// mu serializes Apply calls, whose indexes must increase.
 	mu    sync.Mutex
 	index uint64
+	// term is the Raft term every proposal is applied in, as if one
+	// leader had led throughout; SetTerm changes it to stage an election.
+	term uint64
 }
 
 var _ apiserver.Store = (*LocalStore)(nil)
 
 // NewLocalStore returns an empty LocalStore.
 func NewLocalStore() *LocalStore {
-	return &LocalStore{store: fsm.New(fsm.Options{})}
+	return &LocalStore{store: fsm.New(fsm.Options{}), term: 1}
+}
+
+// SetTerm makes later proposals apply in term t, as after an election:
+// commands fenced to another term are then refused.
+func (s *LocalStore) SetTerm(t uint64) {
+	s.mu.Lock()
+	s.term = t
+	s.mu.Unlock()
 }
 
 // Propose encodes cmd, refusing what fsm.Encode refuses (a command over
@@ -42,7 +53,7 @@ func (s *LocalStore) Propose(ctx context.Context, cmd *fsm.Command) (fsm.Result,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.index++
-	return s.store.Apply(s.index, data), nil
+	return s.store.Apply(s.index, s.term, data), nil
 }
 
 // Linearize does nothing: the local store is the only replica, so every

@@ -70,6 +70,9 @@ func (e *ForbiddenError) Is(target error) bool { return target == ErrForbidden }
 //     patch its own Node and its nodes/status; get, create, update and
 //     patch its Lease in kube-node-lease; update and patch the status of
 //     pods bound to it, and delete them; and create events.
+//   - RoleController (the leader's scheduler and controllers) may do
+//     everything in the API but the subresources that reach into
+//     containers or through proxies.
 //   - RoleCluster, and any other role, may do nothing.
 func Authorize(u User, a Attributes) error {
 	var reason string
@@ -78,6 +81,10 @@ func Authorize(u User, a Attributes) error {
 		return nil
 	case RoleReadOnly:
 		if isRead(a.Verb) && a.Resource != "secrets" && !isConnect(a.Subresource) {
+			return nil
+		}
+	case RoleController:
+		if !isConnect(a.Subresource) {
 			return nil
 		}
 	case RoleNode:

@@ -10,6 +10,7 @@ var (
 	readOnly = User{Name: "viewer", Role: RoleReadOnly}
 	node1    = User{Name: "system:node:n1", Role: RoleNode, Node: "n1"}
 	cluster  = User{Name: ClusterUserName, Role: RoleCluster}
+	ctrl     = User{Name: "system:skiff:scheduler", Role: RoleController, Term: 3}
 )
 
 // attrs builds Attributes from verb, group, resource/subresource,
@@ -36,6 +37,13 @@ func TestAuthorize(t *testing.T) {
 		{"admin deletes a collection of secrets", admin, attrs("deletecollection", "", "secrets", "", "default", ""), true},
 		{"admin execs into a pod", admin, attrs("create", "", "pods", "exec", "default", "web-1"), true},
 		{"admin uses an unknown verb", admin, attrs("escalate", "rbac.authorization.k8s.io", "roles", "", "", ""), true},
+
+		// Controller: every resource, no connect subresources.
+		{"controller binds a pod", ctrl, attrs("create", "", "pods", "binding", "default", "web-1"), true},
+		{"controller deletes a replicaset", ctrl, attrs("delete", "apps", "replicasets", "", "default", "web"), true},
+		{"controller reads secrets", ctrl, attrs("list", "", "secrets", "", "", ""), true},
+		{"controller execs into a pod", ctrl, attrs("create", "", "pods", "exec", "default", "web-1"), false},
+		{"controller proxies to a service", ctrl, attrs("get", "", "services", "proxy", "default", "web"), false},
 
 		// Read-only: get, list, watch everything but secrets.
 		{"read-only gets a pod", readOnly, attrs("get", "", "pods", "", "default", "web-1"), true},

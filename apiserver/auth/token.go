@@ -25,6 +25,11 @@ const (
 	// and node registration only, on the server's internal routes, which
 	// their handlers check by role. It may do nothing in the Kubernetes API.
 	RoleCluster Role = "cluster"
+	// RoleController is a leader-only component inside a server (the
+	// scheduler, the controllers): it may read and write every API
+	// resource but reach into no container. Its credentials live only in
+	// the leader's memory, for one term; nobody can be issued one.
+	RoleController Role = "controller"
 )
 
 // User is an authenticated caller.
@@ -33,6 +38,9 @@ type User struct {
 	Role Role
 	// Node is the node's name for RoleNode, empty otherwise.
 	Node string
+	// Term is, for RoleController, the Raft term the component was
+	// started in: the API fences its writes to that term.
+	Term uint64
 }
 
 // Users that are not read from a TokenRecord.

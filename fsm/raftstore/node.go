@@ -96,6 +96,11 @@ type Node struct {
 	// earlier terms (its leadership barrier has completed).
 	ready   bool
 	readyCh chan struct{} // closed when ready is set for the current leadership
+	// lost is closed when the current leadership ends; nil while this node
+	// does not lead (or its barrier is pending).
+	lost chan struct{}
+	// leaderships carries each new leadership, once its barrier completed.
+	leaderships chan Leadership
 
 	closeOnce sync.Once
 }
@@ -130,7 +135,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	store := fsm.New(fsm.Options{WatchLogSize: cfg.Tuning.WatchLogSize})
-	n := &Node{cfg: cfg, log: log, store: store, notifyCh: make(chan bool, 16), done: make(chan struct{}), readyCh: make(chan struct{})}
+	n := &Node{cfg: cfg, log: log, store: store, notifyCh: make(chan bool, 16), done: make(chan struct{}), readyCh: make(chan struct{}), leaderships: make(chan Leadership, 1)}
 
 	db, err := openLogStore(filepath.Join(cfg.DataDir, logFile))
 	if err != nil {
@@ -285,6 +290,9 @@ func (n *Node) Close() error {
 		close(n.done)
 		err = n.raft.Shutdown().Error()
 		n.wg.Wait()
+		n.mu.Lock()
+		n.endLeadershipLocked()
+		n.mu.Unlock()
 		n.closeStores()
 	})
 	return err

@@ -22,6 +22,7 @@ func (n *Node) watchLeadership() {
 		case leader := <-n.notifyCh:
 			n.mu.Lock()
 			n.ready = false
+			n.endLeadershipLocked()
 			select {
 			case <-n.readyCh:
 				n.readyCh = make(chan struct{})
@@ -45,6 +46,7 @@ func (n *Node) watchLeadership() {
 			if n.raft.State() == raft.Leader {
 				n.ready = true
 				close(n.readyCh)
+				n.startLeadershipLocked(n.raft.CurrentTerm())
 			}
 			n.mu.Unlock()
 		}

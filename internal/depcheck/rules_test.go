@@ -83,6 +83,13 @@ const (
 	btree      = "github.com/google/btree"
 )
 
+// apiConsumers are the packages that may know the cluster only through
+// the Kubernetes API.
+var apiConsumers = []string{
+	module + "/scheduler", module + "/controller", module + "/worker",
+	module + "/netproxy", module + "/clusterdns",
+}
+
 // ownPackages returns the packages of this module, sorted.
 func (g graph) ownPackages() []pkg {
 	var out []pkg
@@ -111,15 +118,21 @@ func rules() []rule {
 			}
 			return bad
 		}},
-		{"API consumers never depend on fsm", func(g graph) []string {
+		{"API consumers see the cluster only through the API", func(g graph) []string {
+			// The scheduler, controllers, worker, netproxy and cluster DNS
+			// are clients of the Kubernetes API, as their Kubernetes
+			// counterparts are: never of the store, the API's internals
+			// or the server that hosts them.
 			var bad []string
 			for _, p := range g.ownPackages() {
-				if !underAny(p.ImportPath, module+"/scheduler", module+"/controller", module+"/worker", module+"/netproxy") {
+				if !underAny(p.ImportPath, apiConsumers...) {
 					continue
 				}
-				isFSM := func(d string) bool { return under(d, module+"/fsm") }
-				if slices.ContainsFunc(p.Deps, isFSM) {
-					bad = append(bad, g.chain(p.ImportPath, isFSM))
+				internal := func(d string) bool {
+					return underAny(d, module+"/fsm", module+"/apiserver", module+"/server")
+				}
+				if slices.ContainsFunc(p.Deps, internal) {
+					bad = append(bad, g.chain(p.ImportPath, internal))
 				}
 			}
 			return bad
@@ -164,6 +177,25 @@ func rules() []rule {
 				isStorage := func(d string) bool { return underAny(d, raftBolt, raftBolt+"/v2", bolt, bbolt) }
 				if slices.ContainsFunc(p.Deps, isStorage) {
 					bad = append(bad, g.chain(p.ImportPath, isStorage))
+				}
+			}
+			return bad
+		}},
+		{"image and test-daemon packages never depend on the control plane", func(g graph) []string {
+			// The worker imports ociimage, and the worker's and netproxy's
+			// tests import the test daemons; reaching fsm, apiserver or
+			// server through them would break the consumer rule above.
+			var bad []string
+			for _, p := range g.ownPackages() {
+				if !underAny(p.ImportPath, module+"/internal/ociimage", module+"/internal/testcontainerd",
+					module+"/internal/testimages", module+"/internal/testregistry") {
+					continue
+				}
+				isControlPlane := func(d string) bool {
+					return underAny(d, module+"/fsm", module+"/apiserver", module+"/server", module+"/testcluster")
+				}
+				if slices.ContainsFunc(p.Deps, isControlPlane) {
+					bad = append(bad, g.chain(p.ImportPath, isControlPlane))
 				}
 			}
 			return bad

@@ -90,6 +90,8 @@ func newRootCmd(e env) *cobra.Command {
 		newExecCmd(e),
 		newNodeCmd(e),
 		newCompletionCmd(e),
+		newDashboardCmd(e),
+		newImageCmd(e),
 	)
 	return root
 }
