@@ -59,8 +59,8 @@ type API struct {
 	serviceCIDR netip.Prefix
 	readOnly    *inflight
 	mutating    *inflight
-	fields      *fieldManagers
 	watches     *watchCaches
+	fields      *fieldManagers
 }
 
 // New returns an API serving cfg.Store.
@@ -74,8 +74,8 @@ func New(cfg Config) *API {
 		a.now = time.Now
 	}
 	a.metrics = cfg.Metrics
-	a.fields = newFieldManagers()
 	a.watches = newWatchCaches(cfg.Store)
+	a.fields = newFieldManagers()
 	a.serviceCIDR = cfg.ServiceCIDR
 	if !a.serviceCIDR.IsValid() {
 		a.serviceCIDR = DefaultServiceCIDR

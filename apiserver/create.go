@@ -47,7 +47,6 @@ func (h *handler) createObject(obj runtime.Object) error {
 	svc, _ := obj.(*corev1.Service)
 	var template *corev1.Service
 	var drawn map[string]bool
-	var err error
 	if svc != nil {
 		template = svc.DeepCopy()
 	}
@@ -58,6 +57,7 @@ func (h *handler) createObject(obj runtime.Object) error {
 		if svc != nil {
 			// Each attempt draws fresh addresses for what the client left empty.
 			template.Spec.DeepCopyInto(&svc.Spec)
+			var err error
 			if drawn, err = h.api.allocate(svc, nil); err != nil {
 				return err
 			}

@@ -32,15 +32,15 @@ type handler struct {
 	// bodyDryRun means a DELETE's DeleteOptions body asked for a dry run
 	// (client-go sends it there, not in the query).
 	bodyDryRun bool
+	// drawn names the allocation keys (ClusterIP, NodePorts) an update
+	// chose at random, see allocate.
+	drawn map[string]bool
 	// applying means the request is a server-side apply, whose field
 	// manager has already recorded the managed fields.
 	applying bool
 	// scale means the request came through the scale subresource
 	// (managedFields entries record it).
 	scale bool
-	// drawn names the allocation keys (ClusterIP, NodePorts) an update
-	// chose at random, see allocate.
-	drawn map[string]bool
 }
 
 func (h *handler) serve() {

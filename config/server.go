@@ -2,6 +2,7 @@ package config
 
 import (
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,7 +25,19 @@ type Server struct {
 	// "terminated_pod_gc_threshold": finished pods kept before the
 	// garbage collector deletes the oldest; 0 or less disables it.
 	TerminatedPodGCThreshold int
-	Raft                     Raft // "raft": Raft tuning.
+	Raft                     Raft    // "raft": Raft tuning.
+	Network                  Network // the cluster network; top-level keys, see Network.
+}
+
+// Network is the address plan of the cluster, the same on every server:
+// where pod and Service addresses come from and how cluster DNS is
+// reached. Validate checks each key and that the ranges do not overlap.
+type Network struct {
+	PodCIDR       netip.Prefix // "pod_cidr": the cluster pod CIDR that node IPAM splits.
+	NodeCIDRMask  int          // "node_cidr_mask": prefix length of each node's pod CIDR.
+	ServiceCIDR   netip.Prefix // "service_cidr": where Service ClusterIPs come from.
+	ClusterDNS    netip.Addr   // "cluster_dns": the ClusterIP pods use as their resolver.
+	ClusterDomain string       // "cluster_domain": the DNS suffix of Services (svc.<domain>).
 }
 
 // Raft holds the hashicorp/raft tuning knobs of a server and the size of the
@@ -85,6 +98,20 @@ func DefaultServer() Server {
 			TrailingLogs:       10240,
 			WatchLogSize:       100000,
 		},
+		Network: DefaultNetwork(),
+	}
+}
+
+// DefaultNetwork returns the address plan of Kubernetes' usual defaults:
+// pods in 10.244.0.0/16 split in /24s per node, Services in 10.96.0.0/12,
+// cluster DNS at 10.96.0.10 under cluster.local.
+func DefaultNetwork() Network {
+	return Network{
+		PodCIDR:       netip.MustParsePrefix("10.244.0.0/16"),
+		NodeCIDRMask:  24,
+		ServiceCIDR:   netip.MustParsePrefix("10.96.0.0/12"),
+		ClusterDNS:    netip.MustParseAddr("10.96.0.10"),
+		ClusterDomain: "cluster.local",
 	}
 }
 
@@ -113,8 +140,12 @@ func (s Server) TokenPath() string {
 
 // SlogLevel returns LogLevel as a slog level; anything Validate rejects maps
 // to info.
-func (s Server) SlogLevel() slog.Level {
-	switch strings.ToLower(s.LogLevel) {
+func (s Server) SlogLevel() slog.Level { return slogLevel(s.LogLevel) }
+
+// slogLevel maps a log_level value to a slog level; anything validation
+// rejects maps to info.
+func slogLevel(level string) slog.Level {
+	switch strings.ToLower(level) {
 	case "debug":
 		return slog.LevelDebug
 	case "warn":

@@ -82,6 +82,7 @@ func (s Server) validate(lookup lookupFunc) error {
 		add("log_level %q: use debug, info, warn or error", s.LogLevel)
 	}
 	errs = append(errs, s.Raft.validate()...)
+	errs = append(errs, s.Network.validate()...)
 	return errors.Join(errs...)
 }
 

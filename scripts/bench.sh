@@ -37,6 +37,11 @@ echo "watch scale: 1,000 node watchers + 100 all-pod watchers under 64 pod write
 uptime
 go test -run '^$' -bench 'BenchmarkWatchScale' -benchtime 1x -timeout 30m ./testcluster/ | grep -E 'watch: |FAIL|watchbench_test' | sed 's/^ *watchbench_test.go:[0-9]*: //'
 
+# The endpoints controller: a pod's readiness flip to its EndpointSlice.
+echo
+echo "endpoints controller, 3 servers: pod Ready change → EndpointSlice watch event, 100 trials"
+go test -run '^$' -bench 'BenchmarkReadinessToSlice' -benchtime 1x -timeout 10m ./controller/endpoints/ | grep -E 'endpoints: trials=' | sed 's/^ *bench_test.go:[0-9]*: //'
+
 # The Kubernetes API benchmark needs a running cluster, so `make bench` does
 # not start one. Against `make run-ha`, by hand:
 #   make run-ha

@@ -35,9 +35,10 @@ func (s apiStore) Propose(ctx context.Context, cmd *fsm.Command) (fsm.Result, er
 // newAPI builds the Kubernetes API over this server's replica.
 func (s *Server) newAPI(metrics *apiserver.Metrics) http.Handler {
 	return apiserver.New(apiserver.Config{
-		Store:   apiStore{s.node},
-		Logger:  s.log,
-		Metrics: metrics,
+		Store:       apiStore{s.node},
+		Logger:      s.log,
+		Metrics:     metrics,
+		ServiceCIDR: s.cfg.Network.ServiceCIDR,
 		Admission: apiserver.Admission{
 			Default:        validation.Default,
 			Validate:       validation.Validate,

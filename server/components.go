@@ -14,13 +14,13 @@ import (
 // leaderComponents lists what runs on the leader, built-in first. The
 // scheduler and the controllers register here.
 func (s *Server) leaderComponents() []LeaderComponent {
-	out := []LeaderComponent{
-		{Name: "scheduler", New: func(c *LeaderClients) (Runnable, error) {
+	var out []LeaderComponent
+	if !s.noBuiltin {
+		out = append(out, LeaderComponent{Name: "scheduler", New: func(c *LeaderClients) (Runnable, error) {
 			return scheduler.New(scheduler.Config{Client: c.Kube, Informers: c.Informers, Recorder: c.Recorder, Log: c.Log}), nil
-		}},
-	}
-	if !s.noControllers {
+		}})
 		out = append(out, LeaderComponent{Name: "controller-manager", New: newControllerManager})
+		out = append(out, s.nodeComponents()...)
 	}
 	return append(out, s.extraLeader...)
 }

@@ -52,8 +52,8 @@ type Server struct {
 	sawSystemObjects atomic.Bool
 	// extraLeader are leader components added by options (tests).
 	extraLeader []LeaderComponent
-	// noControllers leaves the controller manager out (API-level tests).
-	noControllers bool
+	// noBuiltin leaves the built-in leader components out (tests).
+	noBuiltin bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -67,21 +67,23 @@ type Server struct {
 type Option func(*options)
 
 type options struct {
-	raftDialer    raftstore.Dialer
-	leader        []LeaderComponent
-	noControllers bool
-}
-
-// WithoutControllers leaves the built-in controller manager out of the
-// leader components, for tests that must see only their own writes to
-// workloads (a controller would rewrite a deployment's status).
-func WithoutControllers() Option {
-	return func(o *options) { o.noControllers = true }
+	raftDialer raftstore.Dialer
+	leader     []LeaderComponent
+	noBuiltin  bool
 }
 
 // WithLeaderComponent runs c on the leader beside the built-in components.
 func WithLeaderComponent(c LeaderComponent) Option {
 	return func(o *options) { o.leader = append(o.leader, c) }
+}
+
+// WithoutBuiltinLeaderComponents runs only the components added with
+// WithLeaderComponent on the leader, not the scheduler, the controllers and
+// node IPAM: API-level tests must see only their own writes (a controller
+// would rewrite a status they set), and a test that runs a controller of
+// its own, with its own timings, needs the built-in one out of its way.
+func WithoutBuiltinLeaderComponents() Option {
+	return func(o *options) { o.noBuiltin = true }
 }
 
 // WithRaftDialer makes Raft open its connections to other servers through
@@ -117,7 +119,7 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 		// Validate catches a configured token; this is the generated one.
 		return nil, fmt.Errorf("accepted_tokens holds the token of %s: list only the other tokens to accept", cfg.TokenPath())
 	}
-	s := &Server{cfg: cfg, log: log, token: token, failed: make(chan error, 1), extraLeader: o.leader, noControllers: o.noControllers}
+	s := &Server{cfg: cfg, log: log, token: token, failed: make(chan error, 1), extraLeader: o.leader, noBuiltin: o.noBuiltin}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	ok := false
 	defer func() {

@@ -38,9 +38,11 @@ type Options struct {
 	// ServerOptions are passed to every server.New (leader components,
 	// for example).
 	ServerOptions []server.Option
-	// Controllers runs the built-in controller manager on the leader. Off
-	// by default, so that API-level tests see only their own writes (a
-	// deployment controller would rewrite the status they set).
+	// Controllers runs the built-in leader components (the scheduler, the
+	// controllers, node IPAM) on the leader. Off by default, so that
+	// API-level tests see only their own writes (a deployment controller
+	// would rewrite the status they set), and tests of one component run
+	// their own instance of it.
 	Controllers bool
 }
 
@@ -157,11 +159,11 @@ func (c *Cluster) startMember(i int) error {
 		cfg.Join = join
 	}
 	c.mu.Unlock()
-	opts := []server.Option{server.WithRaftDialer(c.net.dialer(i))}
+	opts := append([]server.Option{server.WithRaftDialer(c.net.dialer(i))}, c.opts.ServerOptions...)
 	if !c.opts.Controllers {
-		opts = append(opts, server.WithoutControllers())
+		opts = append(opts, server.WithoutBuiltinLeaderComponents())
 	}
-	srv, err := server.New(cfg, c.opts.Logger, append(opts, c.opts.ServerOptions...)...)
+	srv, err := server.New(cfg, c.opts.Logger, opts...)
 	if err != nil {
 		return err
 	}

@@ -149,7 +149,10 @@ func TestKubeStatusSubresources(t *testing.T) {
 
 	t.Run("nodes", func(t *testing.T) {
 		n0, n1, n2 := kcs[0].CoreV1().Nodes(), kcs[1].CoreV1().Nodes(), kcs[2].CoreV1().Nodes()
-		n, err := n2.Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "status-node"}}, metav1.CreateOptions{})
+		// A pod CIDR of its own keeps the leader's node IPAM from writing
+		// the node between the test's read and its update.
+		n, err := n2.Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "status-node"},
+			Spec: corev1.NodeSpec{PodCIDR: "10.244.250.0/24"}}, metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

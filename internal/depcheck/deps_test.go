@@ -90,6 +90,8 @@ func TestRulesCatchViolations(t *testing.T) {
 			m + "fsm/raftstore":  {m + "fsm"},
 		}, []string{"scheduler/loop → " + m + "internal/glue → " + m + "fsm/raftstore"}},
 		{"controller imports the server", map[string][]string{m + "controller/deployment": {m + "server"}}, []string{"controller/deployment → " + m + "server"}},
+		{"node lifecycle imports gossip", map[string][]string{m + "controller/nodelifecycle": {m + "gossip"}, m + "gossip": {memberlist}},
+			[]string{"controller/nodelifecycle → " + m + "gossip"}},
 		{"cluster DNS imports the apiserver", map[string][]string{m + "clusterdns": {m + "apiserver/auth"}}, []string{"clusterdns → " + m + "apiserver/auth"}},
 		{"worker imports fsm", map[string][]string{m + "worker": {m + "fsm"}}, []string{"worker → " + m + "fsm"}},
 		{"fsm imports the clock package of another module", map[string][]string{

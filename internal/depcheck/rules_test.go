@@ -137,6 +137,23 @@ func rules() []rule {
 			}
 			return bad
 		}},
+		{"controllers and the scheduler never reach gossip", func(g graph) []string {
+			// Node liveness reaches the node lifecycle controller through
+			// its own Liveness interface, which the server implements over
+			// its gossip agent; the leader-only components stay API
+			// clients that could run anywhere.
+			var bad []string
+			for _, p := range g.ownPackages() {
+				if !underAny(p.ImportPath, module+"/controller", module+"/scheduler") {
+					continue
+				}
+				isGossip := func(d string) bool { return under(d, module+"/gossip") || under(d, memberlist) }
+				if slices.ContainsFunc(p.Deps, isGossip) {
+					bad = append(bad, g.chain(p.ImportPath, isGossip))
+				}
+			}
+			return bad
+		}},
 		{"fsm imports only the standard library, raft and btree", func(g graph) []string {
 			// fsm and the fsm packages it imports form its core; each may
 			// import only these. Other fsm subpackages (raftstore) are free.
@@ -209,6 +226,20 @@ func rules() []rule {
 				isConfig := func(d string) bool { return under(d, module+"/config") }
 				if slices.ContainsFunc(p.Deps, isConfig) {
 					bad = append(bad, g.chain(p.ImportPath, isConfig))
+				}
+			}
+			return bad
+		}},
+		{"api imports only the standard library and apimachinery", func(g graph) []string {
+			var bad []string
+			for _, p := range g.ownPackages() {
+				if !under(p.ImportPath, module+"/api") {
+					continue
+				}
+				for _, imp := range p.Imports {
+					if !g.standard(imp) && !under(imp, "k8s.io/apimachinery") && !under(imp, module+"/api") {
+						bad = append(bad, fmt.Sprintf("%s imports %s", p.ImportPath, imp))
+					}
 				}
 			}
 			return bad

@@ -162,7 +162,7 @@ func lineDiff(want, got string) string {
 // and controllers act as in production.
 func startCluster(t *testing.T, controllers bool) (*testcluster.Cluster, kubernetes.Interface, string) {
 	t.Helper()
-	c := testcluster.Start(t, testcluster.Options{Servers: 1, NoBuiltinLeaderComponents: !controllers})
+	c := testcluster.Start(t, testcluster.Options{Servers: 1, Controllers: controllers})
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := pki.WriteKubeconfig(kc, c.URL(0), c.CA(), "admin", c.AdminToken()); err != nil {
 		t.Fatal(err)
@@ -259,13 +259,9 @@ func TestRolloutCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr.run("", "rollout", "status", "deploy/web", "--timeout", "1s")
-	d.Status.AvailableReplicas, d.Status.ReadyReplicas = 2, 2
-	if _, err = cs.AppsV1().Deployments("default").UpdateStatus(ctx, d, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	tr.must("", "rollout", "status", "deploy/web")
 
-	// A pod of the deployment that cannot pull its image: --wait says so.
+	// A pod of the deployment that cannot pull its image: rollout status
+	// (and --wait) says so instead of waiting out the timeout.
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "web-1", Labels: map[string]string{"app": "web"}},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx:1.27"}}},
@@ -274,7 +270,7 @@ func TestRolloutCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Write the status a worker would, on the latest pod (the server may
-	// have written it since, e.g. a service account's defaults).
+	// have written it since).
 	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		pod, err := cs.CoreV1().Pods("default").Get(ctx, "web-1", metav1.GetOptions{})
 		if err != nil {
@@ -286,7 +282,17 @@ func TestRolloutCommands(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	tr.run("", "scale", "deploy/web", "--replicas", "3", "--wait", "--timeout", "30s")
+	tr.run("", "rollout", "status", "deploy/web", "--timeout", "30s")
+	if err := cs.CoreV1().Pods("default").Delete(ctx, "web-1", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	d.Status.AvailableReplicas, d.Status.ReadyReplicas = 2, 2
+	if _, err = cs.AppsV1().Deployments("default").UpdateStatus(ctx, d, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tr.must("", "rollout", "status", "deploy/web")
+	tr.must("", "scale", "deploy/web", "--replicas", "3")
 
 	tr.must("", "rollout", "pause", "deploy/web")
 	tr.run("", "rollout", "pause", "deploy/web")
