@@ -197,7 +197,7 @@ func TestPartialObjectMetadata(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cm, err := kc.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "a", Labels: map[string]string{"l": "v"}},
-		Data: map[string]string{"secretish": "value"}}, metav1.CreateOptions{})
+		Data: map[string]string{"secretish": "value-only-in-data"}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestPartialObjectMetadata(t *testing.T) {
 			[]string{`"kind":"PartialObjectMetadataList"`, `"kind":"PartialObjectMetadata"`, `"labels":{"l":"v"}`}},
 		{"watch", base + "?watch=true&resourceVersion=0&timeoutSeconds=1", "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
 			[]string{`{"type":"ADDED","object":{"kind":"PartialObjectMetadata"`, `"name":"a"`}},
-		{"plain get", base + "/a", "application/json", []string{`"kind":"ConfigMap"`, `"secretish":"value"`}},
+		{"plain get", base + "/a", "application/json", []string{`"kind":"ConfigMap"`, `"value-only-in-data"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+tc.path, nil)
@@ -231,9 +231,9 @@ func TestPartialObjectMetadata(t *testing.T) {
 					t.Errorf("answer lacks %s: %s", w, b)
 				}
 			}
-			// managedFields (metadata) name the data's keys, as in
-			// Kubernetes; the values never appear.
-			if tc.name != "plain get" && strings.Contains(string(b), `"secretish":"value"`) {
+			// managedFields name the data's keys, as in Kubernetes; the
+			// values stay out.
+			if tc.name != "plain get" && (strings.Contains(string(b), "value-only-in-data") || strings.Contains(string(b), `"data"`)) {
 				t.Errorf("metadata-only answer holds the data: %s", b)
 			}
 		})

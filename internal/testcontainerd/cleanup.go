@@ -17,21 +17,21 @@ import (
 // cleanup undoes Start: tasks first (their shims would outlive the
 // daemon), then the daemon, then any mount left under its directory.
 func (d *Daemon) cleanup(t testing.TB) {
-	if d.client != nil {
+	if c := d.Client(); c != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := killAll(ctx, d.client); err != nil {
+		if err := killAll(ctx, c); err != nil {
 			t.Logf("testcontainerd: cleanup: %v", err)
 		}
 		cancel()
 	}
-	if err := d.stop(); err != nil {
+	if err := d.Stop(); err != nil {
 		t.Logf("testcontainerd: cleanup: %v", err)
 	}
 	if t.Failed() {
-		t.Log(d.logTail())
+		t.Log(d.LogTail())
 	}
-	unmountUnder(t, d.dir)
-	if err := os.RemoveAll(d.dir); err != nil {
+	unmountUnder(t, d.Dir())
+	if err := os.RemoveAll(d.Dir()); err != nil {
 		t.Logf("testcontainerd: cleanup: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 // Package testcontainerd starts a private containerd daemon for integration
-// tests: Debian's /usr/bin/containerd (v1.6) as a child process with its own
-// config, root, state and sockets, talked to with the containerd v1.7 client.
+// tests (package containerdproc): Debian's /usr/bin/containerd (v1.6) as a
+// child process with its own config, root, state and sockets, talked to with
+// the containerd v1.7 client, stopped and removed when the test ends.
 //
 // Start skips the test when the daemon cannot run here (not root, or
 // containerd, its runc shim or runc missing), unless SKIFF_REQUIRE_WORKER=1,
