@@ -83,7 +83,7 @@ func (s *syncBuffer) String() string {
 // TestClientExtras: get -A and -w, --v=6, completion of names, exec
 // against a server that does not serve it, apply of a directory with -R.
 func TestClientExtras(t *testing.T) {
-	_, cs, kc := startCluster(t)
+	_, cs, kc := startCluster(t, false)
 	ctx := context.Background()
 	environ := []string{"HOME=" + t.TempDir()}
 	skiff := func(args ...string) result {

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/skiffhq/skiff/internal/pki"
 	"github.com/skiffhq/skiff/testcluster"
@@ -156,10 +157,12 @@ func lineDiff(want, got string) string {
 }
 
 // startCluster starts a one-server cluster and writes an admin
-// kubeconfig for it.
-func startCluster(t *testing.T) (*testcluster.Cluster, kubernetes.Interface, string) {
+// kubeconfig for it. Without controllers, what the commands print depends
+// only on what the test writes (golden tests); with them, the scheduler
+// and controllers act as in production.
+func startCluster(t *testing.T, controllers bool) (*testcluster.Cluster, kubernetes.Interface, string) {
 	t.Helper()
-	c := testcluster.Start(t, testcluster.Options{Servers: 1})
+	c := testcluster.Start(t, testcluster.Options{Servers: 1, Controllers: controllers})
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := pki.WriteKubeconfig(kc, c.URL(0), c.CA(), "admin", c.AdminToken()); err != nil {
 		t.Fatal(err)
@@ -184,7 +187,7 @@ func startCluster(t *testing.T) (*testcluster.Cluster, kubernetes.Interface, str
 // its idempotence), get in table and other formats, run, scale, set
 // image, delete, prune, and the errors of bad input.
 func TestDeployCommands(t *testing.T) {
-	_, cs, kc := startCluster(t)
+	_, cs, kc := startCluster(t, false)
 	ctx := context.Background()
 	tr := &transcript{t: t, kubeconfig: kc}
 
@@ -241,7 +244,7 @@ func TestDeployCommands(t *testing.T) {
 // patches. With no controllers in the test cluster, the test plays the
 // deployment controller's part by writing the status a controller would.
 func TestRolloutCommands(t *testing.T) {
-	_, cs, kc := startCluster(t)
+	_, cs, kc := startCluster(t, false)
 	ctx := context.Background()
 	tr := &transcript{t: t, kubeconfig: kc}
 	tr.must("", "run", "web", "--image", "nginx:1.27", "--replicas", "2")
@@ -256,25 +259,40 @@ func TestRolloutCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr.run("", "rollout", "status", "deploy/web", "--timeout", "1s")
+
+	// A pod of the deployment that cannot pull its image: rollout status
+	// (and --wait) says so instead of waiting out the timeout.
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-1", Labels: map[string]string{"app": "web"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx:1.27"}}},
+	}
+	if _, err = cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Write the status a worker would, on the latest pod (the server may
+	// have written it since).
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		pod, err := cs.CoreV1().Pods("default").Get(ctx, "web-1", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "web", Image: "nginx:1.27", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: `Back-off pulling image "nginx:1.27"`}}}}
+		_, err = cs.CoreV1().Pods("default").UpdateStatus(ctx, pod, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tr.run("", "rollout", "status", "deploy/web", "--timeout", "30s")
+	if err := cs.CoreV1().Pods("default").Delete(ctx, "web-1", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
 	d.Status.AvailableReplicas, d.Status.ReadyReplicas = 2, 2
 	if _, err = cs.AppsV1().Deployments("default").UpdateStatus(ctx, d, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	tr.must("", "rollout", "status", "deploy/web")
-
-	// A pod of the deployment that cannot pull its image: --wait says so.
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "web-1", Labels: map[string]string{"app": "web"}},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx:1.27"}}},
-	}
-	if pod, err = cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "web", Image: "nginx:1.27", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: `Back-off pulling image "nginx:1.27"`}}}}
-	if _, err = cs.CoreV1().Pods("default").UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	tr.run("", "scale", "deploy/web", "--replicas", "3", "--wait", "--timeout", "30s")
+	tr.must("", "scale", "deploy/web", "--replicas", "3")
 
 	tr.must("", "rollout", "pause", "deploy/web")
 	tr.run("", "rollout", "pause", "deploy/web")
@@ -296,7 +314,7 @@ func TestRolloutCommands(t *testing.T) {
 // TestNodeCommands: list, cordon, uncordon and drain a node (with no
 // pods, drain cordons and finishes).
 func TestNodeCommands(t *testing.T) {
-	_, cs, kc := startCluster(t)
+	_, cs, kc := startCluster(t, false)
 	ctx := context.Background()
 	if _, err := cs.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -313,4 +331,31 @@ func TestNodeCommands(t *testing.T) {
 	}
 	tr.run("", "node", "cordon", "missing")
 	checkGolden(t, "node", tr.out.String())
+}
+
+// TestWaitWithControllers: with the real scheduler and controllers and no
+// worker, a rollout cannot complete, and --wait says why in the
+// scheduler's words; scaled to zero, it completes.
+func TestWaitWithControllers(t *testing.T) {
+	_, _, kc := startCluster(t, true)
+	ctx := context.Background()
+	skiff := func(args ...string) result {
+		return runEnv(ctx, env{environ: []string{"HOME=" + t.TempDir()}}, append(args, "--kubeconfig", kc)...)
+	}
+	r := skiff("run", "web", "--image", "nginx:1.27", "--wait", "--timeout", "60s")
+	if r.code != 1 || !strings.Contains(r.stderr, `deployment "web": rollout cannot complete: pod web-`) || !strings.Contains(r.stderr, "cannot be scheduled") {
+		t.Errorf("run --wait with no nodes: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = skiff("scale", "deploy/web", "--replicas", "0", "--wait", "--timeout", "60s")
+	if r.code != 0 || !strings.Contains(r.stdout, `deployment "web" successfully rolled out`) {
+		t.Errorf("scale to 0 --wait: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = skiff("rollout", "history", "deploy/web")
+	if r.code != 0 || !strings.Contains(r.stdout, "REVISION") {
+		t.Errorf("rollout history: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = skiff("describe", "deploy/web")
+	if r.code != 0 || !strings.Contains(r.stdout, "NewReplicaSet:") || !strings.Contains(r.stdout, "Events:") {
+		t.Errorf("describe with controllers: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 }

@@ -141,6 +141,12 @@ func podTrouble(ctx context.Context, cs kubernetes.Interface, u *unstructured.Un
 	if err != nil || d.Spec.Selector == nil {
 		return ""
 	}
+	// Pods are judged only once the controller has acted on the current
+	// spec, and not when it wants none (pods being scaled away may still
+	// be listed).
+	if d.Status.ObservedGeneration < d.Generation || d.Spec.Replicas != nil && *d.Spec.Replicas == 0 {
+		return ""
+	}
 	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 	if err != nil {
 		return ""
