@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 
-.PHONY: help build deps test test-short test-faults run run-ha stop-ha bench lint fuzz abuse
+.PHONY: help build deps test test-short test-faults run run-ha stop-ha bench lint fuzz abuse demo-image
 
 help:
 	@echo "build       build bin/skiff"
@@ -17,9 +17,19 @@ help:
 	@echo "lint        gofmt, go vet and staticcheck"
 	@echo "fuzz        run each fuzz target for FUZZTIME (default 20s)"
 	@echo "abuse       send 10,000 generated bad requests to the API (TestAbuse)"
+	@echo "demo-image  build bin/demo-image.tar (skiff.local/demo:v1) and bin/demo-image-v2.tar"
 
 build:
 	$(GO) build -o bin/skiff ./cmd/skiff
+
+# The demo app of examples/demo as OCI image archives for `skiff image
+# import`: a static Go binary in one layer, built by ociimage (no docker, no
+# registry). v2 differs only in VERSION, for the rolling-update tour.
+demo-image:
+	@mkdir -p bin
+	$(GO) build -o bin/build-image ./internal/ociimage/cmd/build-image
+	bin/build-image -pkg ./examples/demo -ref skiff.local/demo:v1 -env VERSION=v1 -port 8080 -o bin/demo-image.tar
+	bin/build-image -pkg ./examples/demo -ref skiff.local/demo:v2 -env VERSION=v2 -port 8080 -o bin/demo-image-v2.tar
 
 deps:
 	@bash scripts/deps.sh

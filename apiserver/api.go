@@ -59,6 +59,7 @@ type API struct {
 	serviceCIDR netip.Prefix
 	readOnly    *inflight
 	mutating    *inflight
+	watches     *watchCaches
 }
 
 // New returns an API serving cfg.Store.
@@ -72,6 +73,7 @@ func New(cfg Config) *API {
 		a.now = time.Now
 	}
 	a.metrics = cfg.Metrics
+	a.watches = newWatchCaches(cfg.Store)
 	a.serviceCIDR = cfg.ServiceCIDR
 	if !a.serviceCIDR.IsValid() {
 		a.serviceCIDR = DefaultServiceCIDR

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -96,6 +97,7 @@ func (h *handler) decode(info runtime.SerializerInfo, body []byte, into runtime.
 // header, protobuf included: clients that ask for protobuf first accept
 // JSON (client-go reads the response's Content-Type).
 func (a *API) writeObject(w http.ResponseWriter, r *http.Request, code int, obj runtime.Object) {
+	obj = asRequested(r, obj)
 	setTypeMeta(obj)
 	b, err := json.Marshal(obj)
 	if err != nil {
@@ -155,17 +157,58 @@ func setTypeMeta(obj runtime.Object) {
 
 // acceptsTable reports whether the client asked for a metav1.Table
 // (kubectl get does).
-func acceptsTable(r *http.Request) bool {
+func acceptsTable(r *http.Request) bool { return acceptsAs(r, "Table") }
+
+// acceptsAs reports whether the request's Accept header asks for JSON
+// as the meta.k8s.io kind as (Table, PartialObjectMetadata,
+// PartialObjectMetadataList), version v1 or v1beta1. Skiff serves these
+// conversions whenever they are listed, whatever else the client would
+// also accept (client-go's metadata client lists plain JSON last, as a
+// fallback).
+func acceptsAs(r *http.Request, as string) bool {
 	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
 		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err != nil || mt != "application/json" {
 			continue
 		}
-		if params["as"] == "Table" && params["g"] == "meta.k8s.io" && (params["v"] == "v1" || params["v"] == "v1beta1") {
+		if params["as"] == as && params["g"] == "meta.k8s.io" && (params["v"] == "v1" || params["v"] == "v1beta1") {
 			return true
 		}
 	}
 	return false
+}
+
+// asRequested converts a response object to the metadata-only form the
+// client asked for, if it did: an object to a PartialObjectMetadata, a
+// list to a PartialObjectMetadataList. Status objects stay as they are.
+func asRequested(r *http.Request, obj runtime.Object) runtime.Object {
+	if _, ok := obj.(*metav1.Status); ok || !strings.Contains(r.Header.Get("Accept"), "PartialObjectMetadata") {
+		return obj
+	}
+	if meta.IsListType(obj) {
+		if !acceptsAs(r, "PartialObjectMetadataList") {
+			return obj
+		}
+		items, err := meta.ExtractList(obj)
+		lm, lerr := meta.ListAccessor(obj)
+		if err != nil || lerr != nil {
+			return obj
+		}
+		out := &metav1.PartialObjectMetadataList{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "PartialObjectMetadataList"},
+			ListMeta: metav1.ListMeta{ResourceVersion: lm.GetResourceVersion(), Continue: lm.GetContinue(), RemainingItemCount: lm.GetRemainingItemCount()}}
+		out.Items = make([]metav1.PartialObjectMetadata, len(items))
+		for i, it := range items {
+			out.Items[i] = *partialMetadata(it)
+		}
+		return out
+	}
+	if !acceptsAs(r, "PartialObjectMetadata") {
+		return obj
+	}
+	if _, ok := obj.(metav1.ObjectMetaAccessor); !ok {
+		return obj
+	}
+	return partialMetadata(obj)
 }
 
 // unsupportedMediaType is a 415 status.

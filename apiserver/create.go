@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // create serves POST on a collection.
@@ -41,6 +40,7 @@ func (h *handler) create() error {
 	h.prepareForCreate(obj)
 	svc, _ := obj.(*corev1.Service)
 	var template *corev1.Service
+	var drawn map[string]bool
 	if svc != nil {
 		template = svc.DeepCopy()
 	}
@@ -51,7 +51,7 @@ func (h *handler) create() error {
 		if svc != nil {
 			// Each attempt draws fresh addresses for what the client left empty.
 			template.Spec.DeepCopyInto(&svc.Spec)
-			if err := h.api.allocate(svc); err != nil {
+			if drawn, err = h.api.allocate(svc, nil); err != nil {
 				return err
 			}
 		}
@@ -70,12 +70,14 @@ func (h *handler) create() error {
 			return err
 		}
 		res, err := h.propose(createCommand(h.res.Key(m.GetNamespace(), m.GetName()), value, obj), m.GetName())
-		if apierrors.IsAlreadyExists(err) && res.FailedIndex > 0 {
-			// An allocation clashed with another service's.
-			if attempt < 16 && template != nil {
+		if apierrors.IsAlreadyExists(err) && res.FailedIndex > 0 && svc != nil {
+			// An allocation clashed with another service's: a draw is
+			// drawn again, a choice of the client's is refused.
+			retry, err := allocationClash(res, svc, drawn)
+			if retry && attempt < 16 {
 				continue
 			}
-			return apierrors.NewInvalid(h.res.GVK().GroupKind(), m.GetName(), field.ErrorList{field.Invalid(field.NewPath("spec"), res.Failed, "address or node port already allocated")})
+			return err
 		}
 		if apierrors.IsAlreadyExists(err) && generated && attempt < 5 {
 			continue
@@ -135,7 +137,12 @@ func (h *handler) namespaceAccepts(ns string) error {
 		return fmt.Errorf("stored namespace %s is corrupt: %w", ns, err)
 	}
 	if nsMeta.Metadata.DeletionTimestamp != nil {
-		return apierrors.NewForbidden(h.res.GVR.GroupResource(), "", fmt.Errorf("unable to create new content in namespace %s because it is being terminated", ns))
+		// The cause lets controllers tell this refusal from a real
+		// failure, as with Kubernetes.
+		err := apierrors.NewForbidden(h.res.GVR.GroupResource(), "", fmt.Errorf("unable to create new content in namespace %s because it is being terminated", ns))
+		err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{
+			Type: corev1.NamespaceTerminatingCause, Message: fmt.Sprintf("namespace %s is being terminated", ns), Field: "metadata.namespace"})
+		return err
 	}
 	return nil
 }

@@ -128,7 +128,7 @@ func (h *handler) deleteOne(opts metav1.DeleteOptions) (runtime.Object, error) {
 		nm.SetFinalizers(finalizers)
 		graceful := h.gracePeriod(next, opts)
 		var out runtime.Object
-		if len(finalizers) == 0 && graceful == 0 {
+		if len(finalizers) == 0 && !specFinalizersPending(next) && graceful == 0 {
 			out, err = h.finalDelete(cur, kv.ModRev)
 		} else {
 			out, err = h.markDeleting(next, kv, graceful)
@@ -179,6 +179,7 @@ func (h *handler) markDeleting(obj runtime.Object, kv fsm.KV, grace int64) (runt
 		m.SetDeletionTimestamp(&ts)
 		m.SetDeletionGracePeriodSeconds(&grace)
 	}
+	markTerminating(obj)
 	value, err := encodeStored(obj)
 	if err != nil {
 		return nil, err
@@ -200,7 +201,7 @@ func (h *handler) finalDelete(obj runtime.Object, rev uint64) (runtime.Object, e
 		return obj, nil
 	}
 	m := metaOf(obj)
-	if _, err := h.propose(deleteCommand(h.res.Key(m.GetNamespace(), m.GetName()), rev, obj), m.GetName()); err != nil {
+	if _, err := h.propose(h.api.deleteCommand(h.res.Key(m.GetNamespace(), m.GetName()), rev, obj), m.GetName()); err != nil {
 		return nil, err
 	}
 	return obj, nil

@@ -77,6 +77,9 @@ func resourceList(gv schema.GroupVersion) *metav1.APIResourceList {
 		if r.Scale {
 			list.APIResources = append(list.APIResources, metav1.APIResource{Name: r.GVR.Resource + "/scale", Namespaced: r.Namespaced, Group: "autoscaling", Version: "v1", Kind: "Scale", Verbs: metav1.Verbs{"get", "patch", "update"}})
 		}
+		if r.GVR.Resource == "namespaces" {
+			list.APIResources = append(list.APIResources, metav1.APIResource{Name: "namespaces/finalize", Kind: "Namespace", Verbs: metav1.Verbs{"update"}})
+		}
 		if r.GVR.Resource == "pods" {
 			list.APIResources = append(list.APIResources, metav1.APIResource{Name: "pods/binding", Namespaced: true, Kind: "Binding", Verbs: metav1.Verbs{"create"}})
 		}

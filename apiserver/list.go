@@ -105,16 +105,16 @@ func (h *handler) list() error {
 
 // collect reads objects under prefix after the key after, keeping those
 // the selector matches, until limit are kept (0: all). It returns the last
-// key examined and whether more keys remain.
+// key examined and whether more keys remain. It reads one snapshot of the
+// local replica (O(1) to take), so everything it returns is as of rev,
+// however many keys it reads: an unpaged list's resourceVersion is true
+// for all its items.
 func (h *handler) collect(prefix, after string, limit int, sel selector) (items []runtime.Object, last string, more bool, rev uint64, err error) {
-	st := h.api.store.Store()
+	sn := h.api.store.Store().Snapshot()
+	rev = sn.Rev()
 	const chunk = 1000
-	first := true
 	for {
-		kvs, chunkMore, chunkRev := st.List(prefix, after, chunk)
-		if first {
-			rev, first = chunkRev, false
-		}
+		kvs, chunkMore := sn.List(prefix, after, chunk)
 		for i, kv := range kvs {
 			obj, err := h.decodeStored(kv)
 			if err != nil {

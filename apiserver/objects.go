@@ -32,6 +32,9 @@ type handler struct {
 	// bodyDryRun means a DELETE's DeleteOptions body asked for a dry run
 	// (client-go sends it there, not in the query).
 	bodyDryRun bool
+	// drawn names the allocation keys (ClusterIP, NodePorts) an update
+	// chose at random, see allocate.
+	drawn map[string]bool
 }
 
 func (h *handler) serve() {
@@ -52,6 +55,12 @@ func (h *handler) serve() {
 			break
 		}
 		err = h.serveScale()
+	case h.ri.Subresource == "finalize":
+		if h.res.GVR.Resource != "namespaces" || h.ri.Verb != "update" {
+			err = h.notFound()
+			break
+		}
+		err = h.finalize()
 	case h.ri.Subresource == "binding":
 		if h.res.GVR.Resource != "pods" || h.ri.Verb != "create" {
 			err = h.notFound()

@@ -45,7 +45,9 @@ func parseRequest(r *http.Request) (requestInfo, bool) {
 	}
 	// "namespaces/<ns>/<resource>..." addresses a namespaced resource;
 	// "namespaces[/<name>[/<sub>]]" the namespaces themselves.
-	if len(parts) >= 3 && parts[0] == "namespaces" {
+	// As in Kubernetes, "namespaces/<ns>/status" and
+	// "namespaces/<ns>/finalize" are subresources of the namespace.
+	if len(parts) >= 3 && parts[0] == "namespaces" && !(len(parts) == 3 && (parts[2] == "status" || parts[2] == "finalize")) {
 		ri.Namespace, parts = parts[1], parts[2:]
 	}
 	switch len(parts) {

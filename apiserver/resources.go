@@ -94,6 +94,7 @@ var resources = []*Resource{
 	{GVR: coreV1.WithResource("endpoints"), Kind: "Endpoints", ListKind: "EndpointsList", Singular: "endpoints", ShortNames: []string{"ep"}, Namespaced: true},
 	{GVR: coreV1.WithResource("events"), Kind: "Event", ListKind: "EventList", Singular: "event", ShortNames: []string{"ev"}, Namespaced: true},
 	{GVR: coreV1.WithResource("configmaps"), Kind: "ConfigMap", ListKind: "ConfigMapList", Singular: "configmap", ShortNames: []string{"cm"}, Namespaced: true},
+	{GVR: coreV1.WithResource("serviceaccounts"), Kind: "ServiceAccount", ListKind: "ServiceAccountList", Singular: "serviceaccount", ShortNames: []string{"sa"}, Namespaced: true},
 	{GVR: coreV1.WithResource("secrets"), Kind: "Secret", ListKind: "SecretList", Singular: "secret", Namespaced: true, Sensitive: true},
 	{GVR: appsV1.WithResource("deployments"), Kind: "Deployment", ListKind: "DeploymentList", Singular: "deployment", ShortNames: []string{"deploy"}, Namespaced: true, Status: true, Scale: true, HasSpec: true, Categories: []string{"all"}},
 	{GVR: appsV1.WithResource("replicasets"), Kind: "ReplicaSet", ListKind: "ReplicaSetList", Singular: "replicaset", ShortNames: []string{"rs"}, Namespaced: true, Status: true, Scale: true, HasSpec: true, Categories: []string{"all"}},

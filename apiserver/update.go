@@ -87,6 +87,9 @@ func (h *handler) updateObject(precondition string, fn func(cur runtime.Object) 
 			next, err = h.prepareForUpdate(next, cur)
 		}
 		if err == nil {
+			err = h.allocateUpdate(next, cur)
+		}
+		if err == nil {
 			err = h.admit(next, cur)
 		}
 		if err != nil && !fresh {
@@ -96,7 +99,7 @@ func (h *handler) updateObject(precondition string, fn func(cur runtime.Object) 
 			return nil, err
 		}
 		nm := metaOf(next)
-		if nm.GetDeletionTimestamp() != nil && len(nm.GetFinalizers()) == 0 && !h.awaitsNode(next) {
+		if nm.GetDeletionTimestamp() != nil && len(nm.GetFinalizers()) == 0 && !specFinalizersPending(next) && !h.awaitsNode(next) {
 			return h.finalDelete(next, kv.ModRev)
 		}
 		value, err := encodeStored(next)
@@ -114,9 +117,17 @@ func (h *handler) updateObject(precondition string, fn func(cur runtime.Object) 
 			// current resourceVersion (kubectl diff shows it).
 			return next, nil
 		}
-		res, err := h.propose(&fsm.Command{Op: fsm.OpUpdate, Key: kv.Key, Value: value, Rev: kv.ModRev}, h.ri.Name)
+		res, err := h.propose(h.api.updateCommand(kv.Key, value, kv.ModRev, next, cur), h.ri.Name)
 		if apierrors.IsConflict(err) && want == 0 && attempt < maxUpdateRetries {
 			continue
+		}
+		if apierrors.IsAlreadyExists(err) && res.FailedIndex > 0 {
+			// A claimed allocation was taken: draw again or refuse.
+			retry, cerr := h.updateClash(res, next)
+			if retry && attempt < maxUpdateRetries {
+				continue
+			}
+			err = cerr
 		}
 		if err != nil {
 			return nil, err

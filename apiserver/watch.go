@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -76,12 +77,12 @@ func (h *handler) watch() error {
 
 	ctx, cancel := context.WithTimeout(h.ctx(), timeout)
 	defer cancel()
-	ws := &watchStream{h: h, rc: http.NewResponseController(h.w)}
+	ws := &watchStream{h: h, rc: http.NewResponseController(h.w), partial: acceptsAs(h.r, "PartialObjectMetadata")}
 	h.w.Header().Set("Content-Type", "application/json")
 	h.w.Header().Set("Cache-Control", "no-cache, private")
 	h.w.WriteHeader(http.StatusOK)
 
-	w, err := h.api.store.Store().Watch(prefix, start)
+	src, err := h.watchSource(prefix, sel, start)
 	if errors.Is(err, fsm.ErrCompacted) {
 		ws.gone(start)
 		return nil
@@ -89,6 +90,7 @@ func (h *handler) watch() error {
 	if err != nil {
 		return nil
 	}
+	defer src.close()
 	for _, obj := range initial {
 		if ws.write("ADDED", obj) != nil {
 			return nil
@@ -104,16 +106,16 @@ func (h *handler) watch() error {
 	}
 	for {
 		wctx, wcancel := context.WithTimeout(ctx, bookmarkInterval)
-		evs, err := w.Next(wctx)
+		evs, progress, err := src.next(wctx)
 		wcancel()
 		switch {
 		case errors.Is(err, fsm.ErrCompacted):
-			ws.gone(w.Progress())
+			ws.gone(progress)
 			return nil
 		case err != nil && ctx.Err() != nil:
 			return nil
 		case err != nil:
-			if bookmarks && (ws.bookmark(w.Progress(), false) != nil || ws.flush() != nil) {
+			if bookmarks && (ws.bookmark(progress, false) != nil || ws.flush() != nil) {
 				return nil
 			}
 			continue
@@ -129,20 +131,98 @@ func (h *handler) watch() error {
 	}
 }
 
+// eventSource is where a watch's events come from: the resource's shared
+// watch cache, or (for a start older than the cache keeps) the store's
+// watch log read by this watch alone. next returns the next events, or
+// ctx's error, with a revision up to which every event has been returned.
+type eventSource interface {
+	next(ctx context.Context) (evs []*watchEvent, progress uint64, err error)
+	close()
+}
+
+// watchSource returns the source of a watch of keys under prefix after
+// revision start. A pod watch whose field selector requires one
+// spec.nodeName is served from the cache's node index.
+func (h *handler) watchSource(prefix string, sel selector, start uint64) (eventSource, error) {
+	node, byNode := "", false
+	if h.res.GVR.Group == "" && h.res.GVR.Resource == "pods" {
+		node, byNode = sel.fields.RequiresExactMatch("spec.nodeName")
+	}
+	if sub, ok := h.api.watches.subscribe(h.res, prefix, node, byNode, start); ok {
+		return cacheSource{sub: sub, cs: h.api.watches}, nil
+	}
+	w, err := h.api.store.Store().Watch(prefix, start)
+	if err != nil {
+		return nil, err
+	}
+	return &storeSource{w: w, res: h.res}, nil
+}
+
+type cacheSource struct {
+	sub *watchSub
+	cs  *watchCaches
+}
+
+func (s cacheSource) next(ctx context.Context) ([]*watchEvent, uint64, error) {
+	return s.sub.next(ctx)
+}
+
+func (s cacheSource) close() { s.sub.close(s.cs) }
+
+// storeSource reads the store's watch log for one watcher.
+type storeSource struct {
+	w   *fsm.Watcher
+	res *Resource
+}
+
+func (s *storeSource) next(ctx context.Context) ([]*watchEvent, uint64, error) {
+	evs, err := s.w.Next(ctx)
+	if err != nil {
+		return nil, s.w.Progress(), err
+	}
+	out := make([]*watchEvent, len(evs))
+	for i, ev := range evs {
+		out[i] = newWatchEvent(s.res, ev)
+	}
+	return out, s.w.Progress(), nil
+}
+
+func (s *storeSource) close() {}
+
 // watchStream writes watch events as JSON lines.
 type watchStream struct {
 	h  *handler
 	rc *http.ResponseController
+	// partial means the client asked for PartialObjectMetadata.
+	partial bool
 }
 
 func (ws *watchStream) write(typ string, obj runtime.Object) error {
-	setTypeMeta(obj)
-	b, err := json.Marshal(obj)
+	var b []byte
+	var err error
+	if _, isStatus := obj.(*metav1.Status); ws.partial && !isStatus {
+		b, err = json.Marshal(partialMetadata(obj))
+	} else {
+		setTypeMeta(obj)
+		b, err = json.Marshal(obj)
+	}
 	if err != nil {
 		return err
 	}
+	return ws.writeRaw(typ, b)
+}
+
+// writeRaw writes one event whose object is already encoded.
+func (ws *watchStream) writeRaw(typ string, obj []byte) error {
 	ws.rc.SetWriteDeadline(time.Now().Add(writeTimeout))
-	_, err = fmt.Fprintf(ws.h.w, "{\"type\":%q,\"object\":%s}\n", typ, b)
+	w := ws.h.w
+	if _, err := io.WriteString(w, `{"type":"`+typ+`","object":`); err != nil {
+		return err
+	}
+	if _, err := w.Write(obj); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "}\n")
 	return err
 }
 
@@ -174,38 +254,17 @@ func (ws *watchStream) gone(rev uint64) {
 	ws.flush()
 }
 
-// event translates one store event into the watch event the client sees,
-// honouring selectors: an object that stops matching is DELETED for this
-// watcher, one that starts matching is ADDED.
-func (ws *watchStream) event(ev fsm.Event, sel selector) error {
-	res := ws.h.res
-	var cur, prev runtime.Object
-	var err error
-	if ev.Type == fsm.EventPut {
-		if cur, err = decodeStored(res, fsm.KV{Key: ev.Key, Value: ev.Value, CreateRev: ev.CreateRev, ModRev: ev.Rev}); err != nil {
+// event writes what a watcher with the selector sees of we, if anything.
+func (ws *watchStream) event(we *watchEvent, sel selector) error {
+	typ, obj, ok := we.translate(sel)
+	if !ok {
+		return nil
+	}
+	b := obj.encoded()
+	if ws.partial {
+		if b = obj.metadata(); b == nil {
 			return nil
 		}
 	}
-	if ev.PrevValue != nil {
-		if prev, err = decodeStored(res, fsm.KV{Key: ev.Key, Value: ev.PrevValue, ModRev: ev.Rev}); err != nil {
-			prev = nil
-		}
-	}
-	curOK := cur != nil && sel.matches(cur)
-	prevOK := prev != nil && sel.matches(prev)
-	switch {
-	case ev.Type == fsm.EventDelete && prevOK:
-		return ws.write("DELETED", prev)
-	case curOK && ev.CreateRev == ev.Rev:
-		return ws.write("ADDED", cur)
-	case curOK && prevOK:
-		return ws.write("MODIFIED", cur)
-	case curOK:
-		return ws.write("ADDED", cur)
-	case prevOK:
-		// Like Kubernetes: the last content the watcher's selector
-		// matched, at the revision of the change.
-		return ws.write("DELETED", prev)
-	}
-	return nil
+	return ws.writeRaw(typ, b)
 }

@@ -69,6 +69,12 @@ func decode(ptr, raw any) error {
 			return fmt.Errorf("%q is not an IP address", s)
 		}
 		*p = v
+	case *map[string]string:
+		m, err := toStringMap(raw)
+		if err != nil {
+			return err
+		}
+		*p = m
 	default:
 		return fmt.Errorf("unsupported field type %T", ptr)
 	}
@@ -161,6 +167,40 @@ func toList(raw any) ([]string, error) {
 		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, s)
 		}
+	}
+	return out, nil
+}
+
+// toStringMap accepts a map of strings or one "k=v,k2=v2" string (the form
+// of SKIFF_LABELS); values must be strings, so `zone: 1` must be quoted.
+func toStringMap(raw any) (map[string]string, error) {
+	out := map[string]string{}
+	switch m := raw.(type) {
+	case map[string]string:
+		for k, v := range m {
+			out[k] = v
+		}
+	case map[string]any:
+		for k, v := range m {
+			s, ok := v.(string)
+			if !ok {
+				return nil, fmt.Errorf("%s: expected a string, got %s (quote it)", k, describe(v))
+			}
+			out[k] = s
+		}
+	case string:
+		for _, kv := range strings.Split(m, ",") {
+			if kv = strings.TrimSpace(kv); kv == "" {
+				continue
+			}
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return nil, fmt.Errorf("%q: expected key=value", kv)
+			}
+			out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	default:
+		return nil, fmt.Errorf("expected a map of strings, got %s", describe(raw))
 	}
 	return out, nil
 }

@@ -6,39 +6,35 @@ import (
 	"time"
 )
 
-// field describes one configuration key: where it lives in Server, how it is
-// spelled as a flag and an environment variable, and its help text. The table
-// in serverFields is the single place that lists the keys.
-type field struct {
+// field describes one configuration key of a configuration struct T (Server
+// or Worker): where it lives in T, how it is spelled as a flag and an
+// environment variable, and its help text. The tables in serverFields and
+// workerFields are the single places that list the keys.
+type field[T any] struct {
 	key   string // viper key, e.g. "raft.heartbeat_timeout"
 	usage string
 	// ptr returns a pointer into s: *string, *int, *uint64, *time.Duration,
-	// *[]string, *netip.Prefix or *netip.Addr.
-	ptr func(s *Server) any
+	// *[]string, *map[string]string, *netip.Prefix or *netip.Addr.
+	ptr func(s *T) any
 }
 
 // flagName returns the command-line flag of the key: "raft.heartbeat_timeout"
 // becomes "raft-heartbeat-timeout".
-func (f field) flagName() string {
+func (f field[T]) flagName() string {
 	return strings.NewReplacer("_", "-", ".", "-").Replace(f.key)
 }
 
 // envName returns the environment variable of the key:
 // "raft.heartbeat_timeout" becomes "SKIFF_RAFT_HEARTBEAT_TIMEOUT".
-func (f field) envName() string {
+func (f field[T]) envName() string {
 	return envPrefix + strings.ToUpper(strings.ReplaceAll(f.key, ".", "_"))
 }
 
 const envPrefix = "SKIFF_"
 
-// isSection reports whether key holds a map of other keys.
-func isSection(key string) bool {
-	return key == "raft"
-}
-
 // serverFields lists every key of Server in the order of the struct.
-func serverFields() []field {
-	return []field{
+func serverFields() []field[Server] {
+	return []field[Server]{
 		{"name", "server name, unique in the cluster (default: the host name)",
 			func(s *Server) any { return &s.Name }},
 		{"data_dir", "data directory (default: " + DefaultDataRoot + "/<name>)",
@@ -54,6 +50,8 @@ func serverFields() []field {
 		{"accepted_tokens", "further cluster tokens accepted but never sent, while rotating the token (repeat or comma-separate)",
 			func(s *Server) any { return &s.AcceptedTokens }},
 		{"log_level", "log level: debug, info, warn or error", func(s *Server) any { return &s.LogLevel }},
+		{"terminated_pod_gc_threshold", "finished pods kept before the oldest are deleted (0 disables)",
+			func(s *Server) any { return &s.TerminatedPodGCThreshold }},
 		{"raft.heartbeat_timeout", "Raft heartbeat timeout",
 			func(s *Server) any { return &s.Raft.HeartbeatTimeout }},
 		{"raft.election_timeout", "Raft election timeout",
@@ -77,19 +75,19 @@ func serverFields() []field {
 	}
 }
 
-// lookupField returns the field of key, if any.
-func lookupField(key string) (field, bool) {
-	for _, f := range serverFields() {
+// lookupField returns the field of key in fields, if any.
+func lookupField[T any](fields []field[T], key string) (field[T], bool) {
+	for _, f := range fields {
 		if f.key == key {
 			return f, true
 		}
 	}
-	return field{}, false
+	return field[T]{}, false
 }
 
-// defaultValue returns the value of f in DefaultServer, for viper's default
+// defaultValue returns the value of f in the defaults d, for viper's default
 // layer and the flags' help text.
-func (f field) defaultValue(d *Server) any {
+func (f field[T]) defaultValue(d *T) any {
 	switch p := f.ptr(d).(type) {
 	case *string:
 		return *p
@@ -100,6 +98,8 @@ func (f field) defaultValue(d *Server) any {
 	case *time.Duration:
 		return *p
 	case *[]string:
+		return *p
+	case *map[string]string:
 		return *p
 	case *netip.Prefix:
 		return p.String()

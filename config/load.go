@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,8 +19,13 @@ import (
 // --api-addr, ..., --raft-heartbeat-timeout). Only flags the user sets
 // override the file and the environment; their defaults are for help text.
 func ServerFlags(fs *pflag.FlagSet) {
-	d := DefaultServer()
-	for _, f := range serverFields() {
+	registerFlags(fs, serverSchema())
+}
+
+// registerFlags registers one flag per key of sc on fs.
+func registerFlags[T any](fs *pflag.FlagSet, sc schema[T]) {
+	d := sc.defaults()
+	for _, f := range sc.fields {
 		name := f.flagName()
 		switch p := f.ptr(&d).(type) {
 		case *string:
@@ -38,7 +44,36 @@ func ServerFlags(fs *pflag.FlagSet) {
 			fs.StringSlice(name, *p, f.usage)
 		case *netip.Prefix, *netip.Addr:
 			fs.String(name, fmt.Sprint(p), f.usage)
+		case *map[string]string:
+			fs.StringToString(name, *p, f.usage)
 		}
+	}
+}
+
+// schema describes one configuration struct T for the generic loader.
+type schema[T any] struct {
+	fields   []field[T]
+	defaults func() T
+	// sections are keys that hold a map of other keys ("raft").
+	sections []string
+	// maps are keys whose value is a free-form map of strings ("labels"):
+	// their entries are not keys, and they are read from the file with
+	// their case kept, which viper would lose.
+	maps []string
+	// dataDir returns the data_dir derived from the final configuration
+	// when the user set none.
+	dataDir func(t *T) string
+	// validate checks the final configuration.
+	validate func(t *T, lookup lookupFunc) error
+}
+
+func serverSchema() schema[Server] {
+	return schema[Server]{
+		fields:   serverFields(),
+		defaults: DefaultServer,
+		sections: []string{"raft"},
+		dataDir:  func(s *Server) string { return DefaultDataDir(s.Name) },
+		validate: func(s *Server, lookup lookupFunc) error { return s.validate(lookup) },
 	}
 }
 
@@ -53,8 +88,14 @@ func LoadServer(path string, fs *pflag.FlagSet, env []string) (Server, error) {
 
 // loadServer is LoadServer with the host name lookup of Validate injected.
 func loadServer(path string, fs *pflag.FlagSet, env []string, lookup lookupFunc) (Server, error) {
-	d := DefaultServer()
-	fields := serverFields()
+	return load(serverSchema(), path, fs, env, lookup)
+}
+
+// load is LoadServer for any schema.
+func load[T any](sc schema[T], path string, fs *pflag.FlagSet, env []string, lookup lookupFunc) (T, error) {
+	var zero T
+	d := sc.defaults()
+	fields := sc.fields
 	v := viper.New()
 	for _, f := range fields {
 		if f.key != "data_dir" { // derived from the final name below
@@ -62,19 +103,20 @@ func loadServer(path string, fs *pflag.FlagSet, env []string, lookup lookupFunc)
 		}
 	}
 	var fromFile map[string]bool
+	var fileMaps map[string]any
 	if path != "" {
-		settings, keys, err := readFile(path)
+		settings, keys, maps, err := readFile(sc, path)
 		if err != nil {
-			return Server{}, err
+			return zero, err
 		}
-		fromFile = keys
+		fromFile, fileMaps = keys, maps
 		if err := v.MergeConfigMap(settings); err != nil {
-			return Server{}, fmt.Errorf("config %s: %w", path, err)
+			return zero, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
 	envSettings, fromEnv := readEnv(env, fields)
 	if err := v.MergeConfigMap(envSettings); err != nil {
-		return Server{}, fmt.Errorf("environment: %w", err)
+		return zero, fmt.Errorf("environment: %w", err)
 	}
 	fromFlag := map[string]bool{}
 	if fs != nil {
@@ -84,7 +126,7 @@ func loadServer(path string, fs *pflag.FlagSet, env []string, lookup lookupFunc)
 				continue
 			}
 			if err := v.BindPFlag(f.key, fl); err != nil {
-				return Server{}, fmt.Errorf("flag --%s: %w", fl.Name, err)
+				return zero, fmt.Errorf("flag --%s: %w", fl.Name, err)
 			}
 			fromFlag[f.key] = fl.Changed
 		}
@@ -94,6 +136,10 @@ func loadServer(path string, fs *pflag.FlagSet, env []string, lookup lookupFunc)
 	var errs []error
 	for _, f := range fields {
 		raw := v.Get(f.key)
+		if m, ok := fileMaps[f.key]; ok && !fromFlag[f.key] && !fromEnv[f.key] {
+			// viper lower-cases map keys; take the file's map as written.
+			raw = m
+		}
 		if raw == nil {
 			continue
 		}
@@ -113,29 +159,36 @@ func loadServer(path string, fs *pflag.FlagSet, env []string, lookup lookupFunc)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return Server{}, err
+		return zero, err
 	}
 	if !v.IsSet("data_dir") {
-		s.DataDir = DefaultDataDir(s.Name)
+		ptr := fieldPtr(&s, fields, "data_dir")
+		*ptr = sc.dataDir(&s)
 	}
-	if err := s.validate(lookup); err != nil {
-		return Server{}, err
+	if err := sc.validate(&s, lookup); err != nil {
+		return zero, err
 	}
 	return s, nil
 }
 
+// fieldPtr returns the *string of key in t; the key must be a string field.
+func fieldPtr[T any](t *T, fields []field[T], key string) *string {
+	f, _ := lookupField(fields, key)
+	return f.ptr(t).(*string)
+}
+
 // readFile parses the YAML file at path and returns its settings as a nested
 // map, and the set of keys it sets. Unknown keys are errors.
-func readFile(path string) (map[string]any, map[string]bool, error) {
+func readFile[T any](sc schema[T], path string) (settings map[string]any, keys map[string]bool, maps map[string]any, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("config %s: %w", path, err)
+		return nil, nil, nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	return parseYAML(path, data)
+	return parseYAML(sc, path, data)
 }
 
 // parseYAML is readFile without the I/O; name appears in errors.
-func parseYAML(name string, data []byte) (map[string]any, map[string]bool, error) {
+func parseYAML[T any](sc schema[T], name string, data []byte) (map[string]any, map[string]bool, map[string]any, error) {
 	fv := viper.New()
 	fv.SetConfigType("yaml")
 	if err := fv.ReadConfig(bytes.NewReader(data)); err != nil {
@@ -143,20 +196,35 @@ func parseYAML(name string, data []byte) (map[string]any, map[string]bool, error
 		if errors.As(err, &pe) && pe.Unwrap() != nil {
 			err = pe.Unwrap() // drop viper's capitalised "While parsing config"
 		}
-		return nil, nil, fmt.Errorf("config %s: %w", name, err)
+		return nil, nil, nil, fmt.Errorf("config %s: %w", name, err)
 	}
 	settings := map[string]any{}
 	keys := map[string]bool{}
 	var errs []error
+	maps := map[string]any{}
+	for _, m := range sc.maps {
+		val, err := verbatimMap(data, m)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("config %s: %s: %w", name, m, err))
+			continue
+		}
+		if val != nil {
+			keys[m] = true
+			maps[m] = val
+		}
+	}
 	for _, key := range fv.AllKeys() {
 		val := fv.Get(key)
-		if isSection(key) {
+		if k, _, ok := strings.Cut(key, "."); ok && slices.Contains(sc.maps, k) {
+			continue // an entry of a free-form map, read by verbatimMap
+		}
+		if slices.Contains(sc.sections, key) {
 			if val != nil { // an empty "raft:" is fine
 				errs = append(errs, fmt.Errorf("config %s: %s must be a map of settings, got %s", name, key, describe(val)))
 			}
 			continue
 		}
-		if _, ok := lookupField(key); !ok {
+		if _, ok := lookupField(sc.fields, key); !ok {
 			errs = append(errs, fmt.Errorf("config %s: unknown key %q", name, key))
 			continue
 		}
@@ -167,15 +235,15 @@ func parseYAML(name string, data []byte) (map[string]any, map[string]bool, error
 		setNested(settings, key, val)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return settings, keys, nil
+	return settings, keys, maps, nil
 }
 
 // readEnv returns the settings of the SKIFF_* variables in env that name a
 // server key, as a nested map, and the set of keys they set. Empty values
 // count as unset; a later duplicate wins, as in os/exec.
-func readEnv(env []string, fields []field) (map[string]any, map[string]bool) {
+func readEnv[T any](env []string, fields []field[T]) (map[string]any, map[string]bool) {
 	byName := map[string]string{}
 	for _, kv := range env {
 		name, val, ok := strings.Cut(kv, "=")

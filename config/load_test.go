@@ -244,7 +244,8 @@ func TestServerFlagsNames(t *testing.T) {
 	}
 }
 
-// TestExamples keeps the example files in the repository loadable.
+// TestExamples keeps the example files in the repository loadable; files
+// named worker*.yaml are worker configurations.
 func TestExamples(t *testing.T) {
 	paths, err := filepath.Glob("../examples/*.yaml")
 	if err != nil {
@@ -257,7 +258,13 @@ func TestExamples(t *testing.T) {
 	}
 	for _, p := range paths {
 		t.Run(p, func(t *testing.T) {
-			if _, err := loadServer(p, nil, nil, fakeLookup); err != nil {
+			var err error
+			if strings.HasPrefix(filepath.Base(p), "worker") {
+				_, err = load(workerSchema(), p, nil, nil, fakeLookup)
+			} else {
+				_, err = loadServer(p, nil, nil, fakeLookup)
+			}
+			if err != nil {
 				t.Error(err)
 			}
 		})

@@ -22,8 +22,11 @@ type Server struct {
 	Token           string   // "token": shared cluster secret; see Validate for when it is required.
 	AcceptedTokens  []string // "accepted_tokens": more tokens accepted, never sent, while rotating; see docs/operations.md.
 	LogLevel        string   // "log_level": debug, info, warn or error.
-	Raft            Raft     // "raft": Raft tuning.
-	Network         Network  // the cluster network; top-level keys, see Network.
+	// "terminated_pod_gc_threshold": finished pods kept before the
+	// garbage collector deletes the oldest; 0 or less disables it.
+	TerminatedPodGCThreshold int
+	Raft                     Raft    // "raft": Raft tuning.
+	Network                  Network // the cluster network; top-level keys, see Network.
 }
 
 // Network is the address plan of the cluster, the same on every server:
@@ -83,6 +86,8 @@ func DefaultServer() Server {
 		GossipAddr:      DefaultGossipAddr,
 		BootstrapExpect: 1,
 		LogLevel:        "info",
+		// Kubernetes' default for --terminated-pod-gc-threshold.
+		TerminatedPodGCThreshold: 12500,
 		Raft: Raft{
 			HeartbeatTimeout:   300 * time.Millisecond,
 			ElectionTimeout:    300 * time.Millisecond,
@@ -135,8 +140,12 @@ func (s Server) TokenPath() string {
 
 // SlogLevel returns LogLevel as a slog level; anything Validate rejects maps
 // to info.
-func (s Server) SlogLevel() slog.Level {
-	switch strings.ToLower(s.LogLevel) {
+func (s Server) SlogLevel() slog.Level { return slogLevel(s.LogLevel) }
+
+// slogLevel maps a log_level value to a slog level; anything validation
+// rejects maps to info.
+func slogLevel(level string) slog.Level {
+	switch strings.ToLower(level) {
 	case "debug":
 		return slog.LevelDebug
 	case "warn":

@@ -28,6 +28,13 @@ func (s *Store) Snapshot() *Snapshot {
 // Rev is the revision the snapshot was taken at.
 func (sn *Snapshot) Rev() uint64 { return sn.rev }
 
+// List is Store.List over the snapshot: every key it returns is as of
+// Rev, however many calls a long listing takes. A Snapshot may be read by
+// several goroutines at once.
+func (sn *Snapshot) List(prefix, after string, limit int) (kvs []KV, more bool) {
+	return listTree(sn.tree, prefix, after, limit)
+}
+
 // Len is the number of keys in the snapshot.
 func (sn *Snapshot) Len() int { return sn.tree.Len() }
 

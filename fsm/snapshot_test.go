@@ -246,6 +246,51 @@ func TestSnapshotIsPointInTime(t *testing.T) {
 	}
 }
 
+// TestSnapshotList checks that a snapshot lists the state it was taken
+// at, page by page, while the store moves on: what an unpaged API list
+// relies on for one resourceVersion.
+func TestSnapshotList(t *testing.T) {
+	s := sampleStore(t)
+	want, _, _ := s.List("", "", 0)
+	sn := s.Snapshot()
+	idx := s.Rev()
+	for i := range 200 {
+		idx++
+		applyCmd(t, s, idx, putCmd(fmt.Sprintf("a%03d", i), "v"))
+	}
+	idx++
+	applyCmd(t, s, idx, deleteCmd("c", 0))
+	for _, tc := range []struct {
+		name  string
+		limit int
+	}{{"whole", 0}, {"pages of 1", 1}, {"pages of 2", 2}, {"pages of 100", 100}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []KV
+			after := ""
+			for {
+				kvs, more := sn.List("", after, tc.limit)
+				got = append(got, kvs...)
+				if !more {
+					break
+				}
+				after = kvs[len(kvs)-1].Key
+			}
+			if !kvsEqual(got, want) {
+				t.Fatalf("snapshot lists %s\nwant %s", kvsString(got), kvsString(want))
+			}
+		})
+	}
+	if kvs, _ := sn.List("b/", "", 0); len(kvs) == 0 {
+		t.Fatal("prefix b/ lists nothing")
+	} else {
+		for _, kv := range kvs {
+			if !strings.HasPrefix(kv.Key, "b/") {
+				t.Fatalf("prefix b/ lists %s", kv.Key)
+			}
+		}
+	}
+}
+
 // TestSnapshotWriteConcurrentWithApply writes a snapshot while Apply keeps
 // changing the store, as Raft's Persist does; run with -race.
 func TestSnapshotWriteConcurrentWithApply(t *testing.T) {

@@ -222,11 +222,16 @@ func (s *Store) Get(key string) (kv KV, found bool, rev uint64) {
 func (s *Store) List(prefix, after string, limit int) (kvs []KV, more bool, rev uint64) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	kvs, more = listTree(s.tree, prefix, after, limit)
+	return kvs, more, s.rev
+}
+
+func listTree(tree *btree.BTreeG[*KV], prefix, after string, limit int) (kvs []KV, more bool) {
 	start := prefix
 	if after > start {
 		start = after
 	}
-	s.tree.AscendGreaterOrEqual(&KV{Key: start}, func(kv *KV) bool {
+	tree.AscendGreaterOrEqual(&KV{Key: start}, func(kv *KV) bool {
 		if !strings.HasPrefix(kv.Key, prefix) {
 			return false
 		}
@@ -240,7 +245,7 @@ func (s *Store) List(prefix, after string, limit int) (kvs []KV, more bool, rev 
 		kvs = append(kvs, *kv)
 		return true
 	})
-	return kvs, more, s.rev
+	return kvs, more
 }
 
 // Count returns the number of keys with the prefix.

@@ -29,6 +29,14 @@ go test -run '^$' -bench 'BenchmarkDiskBurst' -benchtime 1x -timeout 30m ./testc
 go test -run '^$' -bench 'BenchmarkRaftDBGrowth' -benchtime 1x -timeout 30m ./testcluster/ | grep -E '^disk: ' | grep -v -E 'server [12]:'
 go test -run '^$' -bench 'BenchmarkLogStoreCommit' -benchtime 1x -timeout 30m ./fsm/raftstore/ | grep -E 'entries=[0-9]+ options=' | sed 's/^ *logstore_test.go:[0-9]*: //'
 
+# The watch benchmark prints "watch: " lines: write throughput without and
+# with 1,100 watchers, whether every watcher got exactly its events, and
+# the process's memory (SKIFF_WATCH_PODS sets the pods per phase).
+echo
+echo "watch scale: 1,000 node watchers + 100 all-pod watchers under 64 pod writers, three servers in one process"
+uptime
+go test -run '^$' -bench 'BenchmarkWatchScale' -benchtime 1x -timeout 30m ./testcluster/ | grep -E 'watch: |FAIL|watchbench_test' | sed 's/^ *watchbench_test.go:[0-9]*: //'
+
 # The endpoints controller: a pod's readiness flip to its EndpointSlice.
 echo
 echo "endpoints controller, 3 servers: pod Ready change → EndpointSlice watch event, 100 trials"

@@ -25,15 +25,53 @@ if ((major < want_major || (major == want_major && minor < want_minor))); then
 fi
 echo "deps: $(command -v go) $version ($(go env GOOS)/$(go env GOARCH))"
 
-# The fault tests (internal/faults) put servers in network namespaces with
-# iproute2's ip.
-if ! command -v ip >/dev/null 2>&1; then
-	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-		echo "deps: installing iproute2 for the fault tests"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q iproute2 >/dev/null ||
-			{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q iproute2 >/dev/null; }
+# Packages the tests use, as "command-or-path package purpose". The fault
+# tests put servers in network namespaces with iproute2's ip; the worker's
+# integration tests start their own containerd (with runc and the CNI
+# plugins in /usr/lib/cni); netproxy's tests program nftables; the pull
+# tests run Debian's distribution registry (docker-registry); the dashboard
+# test drives chromium. Missing ones are installed when we are root and
+# apt-get exists; apt-get update runs at most once, only if an install fails.
+pkgs=(
+	"ip iproute2 the fault tests"
+	"containerd containerd the worker's integration tests"
+	"runc runc the worker's integration tests"
+	"/usr/lib/cni/bridge containernetworking-plugins pod networking tests"
+	"nft nftables the netproxy tests"
+	"docker-registry docker-registry the image pull tests"
+	"chromium chromium the dashboard test"
+)
+missing=()
+for entry in "${pkgs[@]}"; do
+	read -r probe pkg _ <<<"$entry"
+	if [[ $probe == /* ]]; then
+		[[ -e $probe ]] && continue
 	else
-		echo "deps: ip (iproute2) not found and cannot be installed here; the fault tests will skip" >&2
+		command -v "$probe" >/dev/null 2>&1 && continue
+		# ip and nft live in /usr/sbin or /sbin, which a non-root PATH may lack.
+		[[ -x /usr/sbin/$probe || -x /sbin/$probe ]] && continue
+	fi
+	missing+=("$pkg")
+done
+if ((${#missing[@]} > 0)); then
+	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+		echo "deps: installing ${missing[*]} with apt-get"
+		apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null; }
+		if ! apt_install; then
+			echo "deps: apt-get install failed; running apt-get update once and retrying"
+			if ! { apt-get update -q >/dev/null && apt_install; }; then
+				echo "deps: could not install ${missing[*]}; the tests that need them will skip (or fail under SKIFF_REQUIRE_*)" >&2
+			fi
+		fi
+	else
+		for entry in "${pkgs[@]}"; do
+			read -r probe pkg purpose <<<"$entry"
+			for m in "${missing[@]}"; do
+				if [[ $m == "$pkg" ]]; then
+					echo "deps: $probe ($pkg) not found and cannot be installed here (not root or no apt-get); $purpose will skip" >&2
+				fi
+			done
+		done
 	fi
 fi
 

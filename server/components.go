@@ -6,6 +6,9 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/record"
+
+	"github.com/skiffhq/skiff/controller"
+	"github.com/skiffhq/skiff/scheduler"
 )
 
 // leaderComponents lists what runs on the leader, built-in first. The
@@ -13,9 +16,25 @@ import (
 func (s *Server) leaderComponents() []LeaderComponent {
 	var out []LeaderComponent
 	if !s.noBuiltin {
+		out = append(out, LeaderComponent{Name: "scheduler", New: func(c *LeaderClients) (Runnable, error) {
+			return scheduler.New(scheduler.Config{Client: c.Kube, Informers: c.Informers, Recorder: c.Recorder, Log: c.Log}), nil
+		}})
+		out = append(out, LeaderComponent{Name: "controller-manager", New: newControllerManager})
 		out = append(out, s.nodeComponents()...)
 	}
 	return append(out, s.extraLeader...)
+}
+
+// newControllerManager builds the workload controllers (replica sets,
+// deployments, garbage collection, namespaces, service accounts) over the
+// term's shared informers.
+func newControllerManager(c *LeaderClients) (Runnable, error) {
+	threshold := c.Cluster.TerminatedPodGCThreshold
+	if threshold <= 0 {
+		threshold = -1 // the controller's "disabled"
+	}
+	return controller.New(controller.Config{Client: c.Kube, Informers: c.Informers, Recorder: c.Recorder, Log: c.Log,
+		TerminatedPodThreshold: threshold}), nil
 }
 
 // newRecorder returns an event recorder whose events name component as

@@ -18,6 +18,7 @@ import (
 	"github.com/skiffhq/skiff/fsm/raftstore"
 	"github.com/skiffhq/skiff/internal/buildinfo"
 	"github.com/skiffhq/skiff/internal/pki"
+	"github.com/skiffhq/skiff/ui"
 )
 
 // Route is one registered HTTP route and who may call it: Roles lists the
@@ -53,7 +54,10 @@ var (
 	adminRoles    = []auth.Role{auth.RoleAdmin, auth.RoleCluster}
 	internalRoles = []auth.Role{auth.RoleCluster}
 	metricsRoles  = []auth.Role{auth.RoleAdmin, auth.RoleReadOnly, auth.RoleCluster}
-	apiRoles      = []auth.Role{auth.RoleAdmin, auth.RoleReadOnly, auth.RoleNode, auth.RoleController}
+	// statusRoles may read the cluster's membership (the dashboard's
+	// read-only users too); changing it stays with operatorRoles.
+	statusRoles = []auth.Role{auth.RoleAdmin, auth.RoleReadOnly, auth.RoleCluster}
+	apiRoles    = []auth.Role{auth.RoleAdmin, auth.RoleReadOnly, auth.RoleNode, auth.RoleController}
 )
 
 type route struct {
@@ -70,7 +74,8 @@ func (s *Server) handlers() []route {
 		{Route{"GET", "/livez", nil, false}, s.handleLivez},
 		{Route{"GET", "/readyz", nil, false}, s.handleReadyz},
 		{Route{"GET", "/version", nil, false}, s.handleVersion},
-		{Route{"GET", opRaft, operatorRoles, false}, s.handleRaftServers},
+		{Route{"GET", opRaft, statusRoles, false}, s.handleRaftServers},
+		{Route{"GET", opMembers, statusRoles, false}, s.handleMembers},
 		{Route{"POST", opRaftRemove, operatorRoles, false}, s.handleRaftRemove},
 		{Route{"POST", opRaftTransfer, operatorRoles, false}, s.handleRaftTransfer},
 		{Route{"GET", opSnapshot, operatorRoles, false}, s.handleSnapshotSave},
@@ -127,6 +132,7 @@ func (s *Server) routes() http.Handler {
 	for _, p := range apiPrefixes {
 		mux.Handle(p, api)
 	}
+	mux.Handle(ui.Prefix, s.newUI(mux))
 	mux.HandleFunc("/", s.guard(append(operatorRoles, apiRoles...), func(w http.ResponseWriter, req *http.Request) {
 		writeStatus(w, http.StatusNotFound, reasonNotFound, fmt.Sprintf("the server could not find the requested resource %s", req.URL.Path))
 	}))

@@ -49,6 +49,8 @@ type RaftServer struct {
 // RaftServers is the body of GET /skiff/v1/operator/raft.
 type RaftServers struct {
 	Servers []RaftServer `json:"servers"`
+	// Term is the Raft term as the answering server knows it.
+	Term uint64 `json:"term"`
 }
 
 // handleRaftServers lists the Raft configuration with each server's last
@@ -60,7 +62,7 @@ func (s *Server) handleRaftServers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	leader, _ := s.node.Leader()
-	out := RaftServers{Servers: make([]RaftServer, len(servers))}
+	out := RaftServers{Servers: make([]RaftServer, len(servers)), Term: s.node.Raft().CurrentTerm()}
 	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 	defer cancel()
 	var wg sync.WaitGroup

@@ -8,31 +8,19 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/skiffhq/skiff/api/skiffv1"
 	"github.com/skiffhq/skiff/apiserver/auth"
 	"github.com/skiffhq/skiff/fsm"
 )
 
 // pathRegister is where a worker trades the cluster token for node
 // credentials.
-const pathRegister = "/skiff/v1/nodes/register"
-
-// RegisterRequest is the body of POST /skiff/v1/nodes/register.
-type RegisterRequest struct {
-	Node string `json:"node"`
-}
-
-// RegisterResponse carries a worker's credentials: a node token that may
-// act only as that node, the cluster CA, and the API servers' URLs.
-type RegisterResponse struct {
-	Token   string   `json:"token"`
-	CA      string   `json:"ca"`
-	Servers []string `json:"servers"`
-}
+const pathRegister = skiffv1.RegisterPath
 
 // handleRegister issues a node token (stored hashed) to a caller that
 // presented the cluster token.
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
-	var req RegisterRequest
+	var req skiffv1.RegisterRequest
 	body, err := io.ReadAll(io.LimitReader(r.Body, 4096))
 	if err == nil {
 		err = json.Unmarshal(body, &req)
@@ -71,5 +59,5 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 			servers = append(servers, "https://"+m.Meta.APIAddr)
 		}
 	}
-	writeJSON(w, http.StatusOK, RegisterResponse{Token: token, CA: string(st.caPEM), Servers: servers})
+	writeJSON(w, http.StatusOK, skiffv1.RegisterResponse{Token: token, CA: string(st.caPEM), Servers: servers})
 }

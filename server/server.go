@@ -78,8 +78,10 @@ func WithLeaderComponent(c LeaderComponent) Option {
 }
 
 // WithoutBuiltinLeaderComponents runs only the components added with
-// WithLeaderComponent on the leader: a test that runs a controller of its
-// own, with its own timings, needs the built-in one out of its way.
+// WithLeaderComponent on the leader, not the scheduler, the controllers and
+// node IPAM: API-level tests must see only their own writes (a controller
+// would rewrite a status they set), and a test that runs a controller of
+// its own, with its own timings, needs the built-in one out of its way.
 func WithoutBuiltinLeaderComponents() Option {
 	return func(o *options) { o.noBuiltin = true }
 }

@@ -3,6 +3,7 @@ package testcluster_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/skiffhq/skiff/api/skiffv1"
 	"net/http"
 	"strings"
 	"testing"
@@ -117,7 +118,7 @@ func TestRegisterNode(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("register: %d %s", code, body)
 	}
-	var reg server.RegisterResponse
+	var reg skiffv1.RegisterResponse
 	if err := json.Unmarshal(body, &reg); err != nil || reg.Token == "" || len(reg.Servers) != 3 || !strings.Contains(reg.CA, "BEGIN CERTIFICATE") {
 		t.Fatalf("register response: %v %+v", err, reg)
 	}

@@ -38,9 +38,12 @@ type Options struct {
 	// ServerOptions are passed to every server.New (leader components,
 	// for example).
 	ServerOptions []server.Option
-	// NoBuiltinLeaderComponents keeps the servers' own scheduler and
-	// controllers off, for tests that run their own instance of one.
-	NoBuiltinLeaderComponents bool
+	// Controllers runs the built-in leader components (the scheduler, the
+	// controllers, node IPAM) on the leader. Off by default, so that
+	// API-level tests see only their own writes (a deployment controller
+	// would rewrite the status they set), and tests of one component run
+	// their own instance of it.
+	Controllers bool
 }
 
 // Cluster is a set of in-process servers. Its methods may be called from
@@ -157,7 +160,7 @@ func (c *Cluster) startMember(i int) error {
 	}
 	c.mu.Unlock()
 	opts := append([]server.Option{server.WithRaftDialer(c.net.dialer(i))}, c.opts.ServerOptions...)
-	if c.opts.NoBuiltinLeaderComponents {
+	if !c.opts.Controllers {
 		opts = append(opts, server.WithoutBuiltinLeaderComponents())
 	}
 	srv, err := server.New(cfg, c.opts.Logger, opts...)

@@ -63,7 +63,7 @@ func TestKubeCRUD(t *testing.T) {
 	kcs := kubeClients(t, c)
 	ns := kubeNamespace(t, ctx, kcs[0])
 	labels := map[string]string{"app": "crud"}
-	podSpec := corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}
+	podSpec := corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}, SchedulerName: manualScheduler}
 	template := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: podSpec}
 
 	cases := []crudCase{
@@ -100,6 +100,11 @@ func TestKubeCRUD(t *testing.T) {
 			return &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: name},
 				InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: "p"},
 				Reason:         "Tested", Message: "a test event", Type: corev1.EventTypeNormal, Count: 1}
+		})},
+		{"serviceaccounts", crud(func(kc kubernetes.Interface, ns string) crudClient[*corev1.ServiceAccount, *corev1.ServiceAccountList] {
+			return kc.CoreV1().ServiceAccounts(ns)
+		}, func(name string) *corev1.ServiceAccount {
+			return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}
 		})},
 		{"configmaps", crud(func(kc kubernetes.Interface, ns string) crudClient[*corev1.ConfigMap, *corev1.ConfigMapList] {
 			return kc.CoreV1().ConfigMaps(ns)
@@ -269,12 +274,38 @@ func exerciseCRUD[T kubeObject, L runtime.Object](t *testing.T, ctx context.Cont
 		if err := next().Delete(ctx, n, metav1.DeleteOptions{}); err != nil {
 			t.Fatalf("delete %s: %v", n, err)
 		}
+		if _, ok := any(obj).(*corev1.Namespace); ok {
+			finalizeNamespace(t, ctx, next(), n)
+		}
 		if _, err := next().Get(ctx, n, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			t.Fatalf("get %s after delete: %v, want NotFound", n, err)
 		}
 		if err := next().Delete(ctx, n, metav1.DeleteOptions{}); !apierrors.IsNotFound(err) {
 			t.Fatalf("second delete of %s: %v, want NotFound", n, err)
 		}
+	}
+}
+
+// finalizeNamespace checks that a deleted namespace waits in phase
+// Terminating for its "kubernetes" finalizer and removes it through the
+// finalize subresource, as the namespace controller does once the
+// namespace is empty (this cluster runs no controllers).
+func finalizeNamespace(t *testing.T, ctx context.Context, c any, name string) {
+	t.Helper()
+	nc, ok := c.(interface {
+		Get(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.Namespace, error)
+		Finalize(ctx context.Context, ns *corev1.Namespace, opts metav1.UpdateOptions) (*corev1.Namespace, error)
+	})
+	if !ok {
+		t.Fatalf("%T has no Finalize", c)
+	}
+	ns, err := nc.Get(ctx, name, metav1.GetOptions{})
+	if err != nil || ns.DeletionTimestamp == nil || ns.Status.Phase != corev1.NamespaceTerminating {
+		t.Fatalf("deleted namespace %s: %v, want it Terminating until finalized", name, err)
+	}
+	ns.Spec.Finalizers = nil
+	if _, err := nc.Finalize(ctx, ns, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("finalize namespace %s: %v", name, err)
 	}
 }
 

@@ -22,7 +22,7 @@ func TestKubeGracefulPodDelete(t *testing.T) {
 	ctx := testContext(t, 30*time.Second)
 	kcs := kubeClients(t, c)
 	ns := kubeNamespace(t, ctx, kcs[0])
-	spec := corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}
+	spec := corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}, SchedulerName: manualScheduler}
 	for _, name := range []string{"bound", "unbound"} {
 		if _, err := kcs[0].CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spec}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)

@@ -78,3 +78,8 @@ func listNames(t testing.TB, list runtime.Object) []string {
 	slices.Sort(out)
 	return out
 }
+
+// manualScheduler is the spec.schedulerName of pods a test binds itself:
+// the leader's scheduler leaves pods of other schedulers alone, so it
+// neither binds them nor writes their status while the test does.
+const manualScheduler = "manual"

@@ -117,7 +117,7 @@ func TestKubeListSelectorsAndPaging(t *testing.T) {
 
 	t.Run("pod field selectors", func(t *testing.T) {
 		pods := kcs[1].CoreV1().Pods(ns)
-		spec := corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}
+		spec := corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}, SchedulerName: manualScheduler}
 		for _, name := range []string{"pa", "pb", "pc", "pd"} {
 			if _, err := pods.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"pod": name}}, Spec: spec}, metav1.CreateOptions{}); err != nil {
 				t.Fatal(err)

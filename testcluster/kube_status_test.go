@@ -28,7 +28,7 @@ func TestKubeStatusSubresources(t *testing.T) {
 	kcs := kubeClients(t, c)
 	ns := kubeNamespace(t, ctx, kcs[0])
 	labels := map[string]string{"app": "status"}
-	podSpec := corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}
+	podSpec := corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}, SchedulerName: manualScheduler}
 	template := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: podSpec}
 
 	t.Run("deployments", func(t *testing.T) {

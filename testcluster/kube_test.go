@@ -126,3 +126,46 @@ func TestKubeServiceAllocations(t *testing.T) {
 		t.Fatalf("reuse of a freed clusterIP: %v", err)
 	}
 }
+
+// TestKubeServiceTypeChange checks through real Raft that an update which
+// makes a Service NodePort claims its port in the update's transaction and
+// one that makes it ClusterIP again releases it: another service can
+// then take the port.
+func TestKubeServiceTypeChange(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{Servers: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kc := kubeClient(t, c, 0)
+	if err := c.WaitFor(ctx, func() bool {
+		_, err := kc.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{})
+		return err == nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	svcs := kc.CoreV1().Services("default")
+	a, err := svcs.Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "a"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "a"}, Ports: []corev1.ServicePort{{Port: 80}}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Spec.Type = corev1.ServiceTypeNodePort
+	if a, err = svcs.Update(ctx, a, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	port := a.Spec.Ports[0].NodePort
+	if port == 0 {
+		t.Fatal("ClusterIP to NodePort stored nodePort 0")
+	}
+	b := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "b"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Ports: []corev1.ServicePort{{Port: 80, NodePort: port}}}}
+	if _, err := svcs.Create(ctx, b, metav1.CreateOptions{}); !apierrors.IsInvalid(err) {
+		t.Fatalf("create with the port the update claimed: %v, want 422", err)
+	}
+	a.Spec.Type = corev1.ServiceTypeClusterIP
+	if _, err = svcs.Update(ctx, a, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svcs.Create(ctx, b, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create with the port the update released: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"github.com/skiffhq/skiff/api/skiffv1"
 	"io"
 	"log/slog"
 	"net/http"
@@ -345,7 +346,7 @@ func tokenLifecycle(t *testing.T, l leakClient, f1, f2 int, secrets *secretSet) 
 	l.waitFor(http.StatusUnauthorized, f1, "GET", "/api/v1/namespaces", ro.Token)
 
 	b := l.expect(http.StatusOK, f1, "POST", "/skiff/v1/nodes/register", c.Token(), "", `{"node":"leak-worker"}`)
-	var reg server.RegisterResponse
+	var reg skiffv1.RegisterResponse
 	if err := json.Unmarshal(b, &reg); err != nil || reg.Token == "" {
 		t.Fatalf("register answer: %v", err)
 	}

@@ -35,6 +35,25 @@ func PrepareUpdate(obj, old runtime.Object) {
 	if len(svc.Spec.IPFamilies) == 0 {
 		svc.Spec.IPFamilies = append([]corev1.IPFamily(nil), prev.Spec.IPFamilies...)
 	}
+	if !needsNodePorts(svc.Spec.Type) && needsNodePorts(prev.Spec.Type) {
+		// Like kube-apiserver's dropTypeDependentFields: a service that
+		// stops being NodePort gives up the node ports and the external traffic policy it kept
+		// unchanged
+		// (the update releases them); ones the client changed are its
+		// to answer for in validation.
+		if !externallyAccessible(svc) && svc.Spec.ExternalTrafficPolicy == prev.Spec.ExternalTrafficPolicy {
+			svc.Spec.ExternalTrafficPolicy = ""
+		}
+		for i := range svc.Spec.Ports {
+			p := &svc.Spec.Ports[i]
+			for _, op := range prev.Spec.Ports {
+				if p.NodePort != 0 && op.NodePort == p.NodePort && op.Port == p.Port && protocolOrTCP(op.Protocol) == protocolOrTCP(p.Protocol) {
+					p.NodePort = 0
+				}
+			}
+		}
+		return
+	}
 	if !needsNodePorts(svc.Spec.Type) || !needsNodePorts(prev.Spec.Type) {
 		return
 	}

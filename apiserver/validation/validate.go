@@ -66,6 +66,8 @@ func Validate(obj, old runtime.Object) field.ErrorList {
 		return dispatch(o, old, validateConfigMapCreate, validateConfigMapUpdate)
 	case *corev1.Secret:
 		return dispatch(o, old, validateSecretCreate, validateSecretUpdate)
+	case *corev1.ServiceAccount:
+		return dispatch(o, old, validateServiceAccountCreate, validateServiceAccountUpdate)
 	case *corev1.Endpoints:
 		return dispatch(o, old, validateEndpointsCreate, validateEndpointsUpdate)
 	case *corev1.Event:

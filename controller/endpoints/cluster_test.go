@@ -23,7 +23,7 @@ import (
 // over server 0's API, and returns a client of another server so the
 // test's writes and the controller's take different paths.
 func startEndpoints(t testing.TB) (*testcluster.Cluster, kubernetes.Interface, context.Context) {
-	c := testcluster.Start(t, testcluster.Options{NoBuiltinLeaderComponents: true})
+	c := testcluster.Start(t, testcluster.Options{})
 	ctx := controllertest.Context(t, 2*time.Minute)
 	controllertest.Start(t, controllertest.Client(t, c, 0), func(e controllertest.Env) controllertest.Runner {
 		return endpoints.New(endpoints.Config{Client: e.Client, Informers: e.Informers, Recorder: e.Recorder, Log: e.Log})

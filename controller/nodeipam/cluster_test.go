@@ -82,7 +82,7 @@ func runIPAM(t *testing.T, kc kubernetes.Interface) (stop func()) {
 // one rebuilds from the nodes, keeps every CIDR where it was, assigns no
 // duplicate, and reuses the deleted node's CIDR.
 func TestNodeIPAM(t *testing.T) {
-	c := testcluster.Start(t, testcluster.Options{NoBuiltinLeaderComponents: true})
+	c := testcluster.Start(t, testcluster.Options{})
 	ctx := controllertest.Context(t, 3*time.Minute)
 	kc := controllertest.Client(t, c, 1)
 	stop := runIPAM(t, controllertest.Client(t, c, 0))

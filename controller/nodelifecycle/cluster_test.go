@@ -58,7 +58,7 @@ type env struct {
 // start runs a cluster, registers nodes with heartbeating kubelets and
 // starts the controller on server 0 with test timings.
 func start(t *testing.T, nodes ...string) env {
-	c := testcluster.Start(t, testcluster.Options{NoBuiltinLeaderComponents: true})
+	c := testcluster.Start(t, testcluster.Options{})
 	ctx := controllertest.Context(t, 3*time.Minute)
 	kc := controllertest.Client(t, c, 1)
 	var objs []*corev1.Node

@@ -70,16 +70,17 @@ func TestRulesCatchViolations(t *testing.T) {
 		want    []string // substrings of the violations, in order; none means clean
 	}{
 		{"clean tree", map[string][]string{
-			m + "config":          {viper, "os"},
-			m + "fsm":             {raft, btree, "sync", m + "fsm/internal/kv"},
-			m + "fsm/internal/kv": {"bytes"},
-			m + "fsm/raftstore":   {m + "fsm", raftBolt + "/v2"},
-			raftBolt + "/v2":      {bbolt},
-			raft:                  {"github.com/hashicorp/go-hclog"},
-			m + "apiserver":       {m + "fsm", "net/http"},
-			m + "scheduler":       {"k8s.io/client-go"},
-			m + "gossip":          {memberlist},
-			m + "cmd/skiff/cli":   {m + "config", m + "fsm/raftstore", m + "gossip"},
+			m + "config":            {viper, "os"},
+			m + "fsm":               {raft, btree, "sync", m + "fsm/internal/kv"},
+			m + "fsm/internal/kv":   {"bytes"},
+			m + "fsm/raftstore":     {m + "fsm", raftBolt + "/v2"},
+			raftBolt + "/v2":        {bbolt},
+			raft:                    {"github.com/hashicorp/go-hclog"},
+			m + "apiserver":         {m + "fsm", "net/http"},
+			m + "scheduler":         {"k8s.io/client-go"},
+			m + "gossip":            {memberlist},
+			m + "cmd/skiff/cli":     {m + "config", m + "fsm/raftstore", m + "gossip", m + "internal/ociimage"},
+			m + "internal/ociimage": {"github.com/containerd/containerd"},
 		}, nil},
 		{"viper outside config", map[string][]string{m + "server": {viper + "/internal"}},
 			[]string{"server imports github.com/spf13/viper/internal"}},
@@ -107,6 +108,10 @@ func TestRulesCatchViolations(t *testing.T) {
 			m + "fsm/raftstore": {raftBolt + "/v2"},
 			raftBolt + "/v2":    {bbolt},
 		}, []string{"apiserver → " + m + "fsm/raftstore → " + raftBolt + "/v2"}},
+		{"ociimage reaches the apiserver", map[string][]string{
+			m + "internal/ociimage": {m + "server"},
+			m + "server":            {m + "apiserver"},
+		}, []string{"internal/ociimage → " + m + "server"}},
 		{"gossip reaches config", map[string][]string{
 			m + "gossip":  {m + "netutil"},
 			m + "netutil": {m + "config"},

@@ -198,6 +198,25 @@ func rules() []rule {
 			}
 			return bad
 		}},
+		{"image and test-daemon packages never depend on the control plane", func(g graph) []string {
+			// The worker imports ociimage, and the worker's and netproxy's
+			// tests import the test daemons; reaching fsm, apiserver or
+			// server through them would break the consumer rule above.
+			var bad []string
+			for _, p := range g.ownPackages() {
+				if !underAny(p.ImportPath, module+"/internal/ociimage", module+"/internal/testcontainerd",
+					module+"/internal/testimages", module+"/internal/testregistry") {
+					continue
+				}
+				isControlPlane := func(d string) bool {
+					return underAny(d, module+"/fsm", module+"/apiserver", module+"/server", module+"/testcluster")
+				}
+				if slices.ContainsFunc(p.Deps, isControlPlane) {
+					bad = append(bad, g.chain(p.ImportPath, isControlPlane))
+				}
+			}
+			return bad
+		}},
 		{"gossip does not depend on config", func(g graph) []string {
 			var bad []string
 			for _, p := range g.ownPackages() {
@@ -207,6 +226,20 @@ func rules() []rule {
 				isConfig := func(d string) bool { return under(d, module+"/config") }
 				if slices.ContainsFunc(p.Deps, isConfig) {
 					bad = append(bad, g.chain(p.ImportPath, isConfig))
+				}
+			}
+			return bad
+		}},
+		{"api imports only the standard library and apimachinery", func(g graph) []string {
+			var bad []string
+			for _, p := range g.ownPackages() {
+				if !under(p.ImportPath, module+"/api") {
+					continue
+				}
+				for _, imp := range p.Imports {
+					if !g.standard(imp) && !under(imp, "k8s.io/apimachinery") && !under(imp, module+"/api") {
+						bad = append(bad, fmt.Sprintf("%s imports %s", p.ImportPath, imp))
+					}
 				}
 			}
 			return bad

@@ -93,7 +93,7 @@ measured) unless --keep.`,
 	f.StringVar(&o.namespace, "namespace", "default", "namespace of the ConfigMaps")
 	f.BoolVar(&o.keep, "keep", false, "keep the ConfigMaps instead of deleting them afterwards")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up on the writes not sent by then (without --for)")
-	cmd.AddCommand(api)
+	cmd.AddCommand(api, newBenchSchedulerCmd(e))
 	return cmd
 }
 

@@ -22,6 +22,8 @@ type env struct {
 	environ        []string // like os.Environ()
 	// runServer runs a server until ctx ends; it is server.Run outside tests.
 	runServer func(ctx context.Context, cfg config.Server, log *slog.Logger) error
+	// runWorker runs a worker until ctx ends; it is startWorker outside tests.
+	runWorker func(ctx context.Context, cfg config.Worker, log *slog.Logger) error
 }
 
 // Run runs the skiff command line with args (without the program name) and
@@ -36,6 +38,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		stderr:    stderr,
 		environ:   os.Environ(),
 		runServer: server.Run,
+		runWorker: startWorker,
 	})
 }
 
@@ -72,11 +75,14 @@ func newRootCmd(e env) *cobra.Command {
 	root.AddCommand(
 		newServerCmd(e),
 		newDevCmd(e),
+		newWorkerCmd(e),
 		newVersionCmd(e),
 		newClusterCmd(e),
 		newSnapshotCmd(e),
 		newTokenCmd(e),
 		newBenchCmd(e),
+		newDashboardCmd(e),
+		newImageCmd(e),
 	)
 	return root
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -231,5 +232,24 @@ func TestUsageErrors(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want failure containing %q", r.code, r.stderr, tt.want)
 			}
 		})
+	}
+}
+
+func TestDashboardPrintsOneTimeLink(t *testing.T) {
+	api := newFakeAPI(t, map[string]http.HandlerFunc{
+		"POST /ui/links": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"path":"/ui/login?code=abc","expires":"2026-12-07T03:00:00Z"}`)
+		},
+	})
+	res := runCLI(t, nil, "dashboard", "--server", api.URL, "--token", "tok-1234567890abcdef")
+	if res.code != 0 {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	if want := api.URL + "/ui/login?code=abc\n"; !strings.HasPrefix(res.stdout, want) {
+		t.Fatalf("stdout %q, want it to start with %q", res.stdout, want)
+	}
+	if got := api.requests()[0].auth; got != "Bearer tok-1234567890abcdef" {
+		t.Fatalf("Authorization %q", got)
 	}
 }

@@ -1,0 +1,183 @@
+package garbagecollector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/skiffhq/skiff/controller/internal/reconcile"
+)
+
+// Config is what New needs. Client and Informers are required.
+type Config struct {
+	Client    kubernetes.Interface
+	Informers informers.SharedInformerFactory
+	Recorder  record.EventRecorder
+	Log       *slog.Logger
+	// Workers is how many objects are processed at once (default 5).
+	Workers int
+	// TerminatedPodThreshold is how many Succeeded or Failed pods may
+	// exist before the oldest are deleted (default 12500, as Kubernetes;
+	// negative disables the pod GC).
+	TerminatedPodThreshold int
+	// PodGCInterval is how often finished pods are counted (default 20 s,
+	// as Kubernetes).
+	PodGCInterval time.Duration
+}
+
+// Collector is the garbage collector.
+type Collector struct {
+	cfg       Config
+	log       *slog.Logger
+	kinds     []*kind
+	podLister corelisters.PodLister
+	queue     reconcile.Queue
+}
+
+// New requests the informers of every kind in Kinds, indexes them by
+// owner UID, and returns the collector without starting anything.
+func New(cfg Config) *Collector {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 5
+	}
+	if cfg.TerminatedPodThreshold == 0 {
+		cfg.TerminatedPodThreshold = 12500
+	}
+	if cfg.PodGCInterval <= 0 {
+		cfg.PodGCInterval = 20 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	c := &Collector{
+		cfg:       cfg,
+		log:       cfg.Log.With("component", "garbage-collector"),
+		kinds:     kindTable(cfg.Informers, cfg.Client),
+		podLister: cfg.Informers.Core().V1().Pods().Lister(),
+		queue:     reconcile.NewQueue("garbagecollector"),
+	}
+	for i, k := range c.kinds {
+		if err := k.informer.AddIndexers(cache.Indexers{ownerIndex: ownerUIDs}); err != nil {
+			// Only possible if the factory was started before New, which
+			// the runner's contract rules out.
+			c.log.Error("cannot index by owner", "kind", k.gvk.Kind, "err", err)
+		}
+		_, _ = k.informer.AddEventHandler(c.handlers(i))
+	}
+	return c
+}
+
+// item is a queue key: the kind's index and the object's namespace/name.
+func item(kindIdx int, key string) string { return strconv.Itoa(kindIdx) + "|" + key }
+
+func parseItem(s string) (int, string, bool) {
+	i, key, ok := strings.Cut(s, "|")
+	n, err := strconv.Atoi(i)
+	return n, key, ok && err == nil
+}
+
+// handlers queue, for every event of an object of kind i: the object
+// itself (its owners may be gone, or it may be an owner being deleted),
+// its dependents when it is deleted or being deleted, and its owners when
+// it goes (a foreground owner may be waiting for it).
+func (c *Collector) handlers(i int) cache.ResourceEventHandlerFuncs {
+	self := func(obj any) {
+		if key, ok := reconcile.Key(obj); ok {
+			c.queue.Add(item(i, key))
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: self,
+		UpdateFunc: func(_, obj any) {
+			self(obj)
+			if m, ok := obj.(metav1.Object); ok && m.GetDeletionTimestamp() != nil {
+				c.enqueueDependents(m.GetUID())
+			}
+		},
+		DeleteFunc: func(obj any) {
+			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = tomb.Obj
+			}
+			m, ok := obj.(metav1.Object)
+			if !ok {
+				return
+			}
+			c.enqueueDependents(m.GetUID())
+			for _, r := range m.GetOwnerReferences() {
+				if ki := c.kindOf(r.APIVersion, r.Kind); ki >= 0 {
+					ns := m.GetNamespace()
+					if !c.kinds[ki].namespaced {
+						ns = ""
+					}
+					c.queue.Add(item(ki, joinKey(ns, r.Name)))
+				}
+			}
+		},
+	}
+}
+
+func joinKey(ns, name string) string {
+	if ns == "" {
+		return name
+	}
+	return ns + "/" + name
+}
+
+func (c *Collector) enqueueDependents(uid any) {
+	for i, k := range c.kinds {
+		objs, err := k.informer.GetIndexer().ByIndex(ownerIndex, fmt.Sprint(uid))
+		if err != nil {
+			continue
+		}
+		for _, o := range objs {
+			if key, ok := reconcile.Key(o); ok {
+				c.queue.Add(item(i, key))
+			}
+		}
+	}
+}
+
+// kindOf returns the index of the watched kind with apiVersion and kind,
+// or -1.
+func (c *Collector) kindOf(apiVersion, kindName string) int {
+	for i, k := range c.kinds {
+		if k.gvk.Kind == kindName && k.gvk.GroupVersion().String() == apiVersion {
+			return i
+		}
+	}
+	return -1
+}
+
+// Run waits for the informers, then collects until ctx ends.
+func (c *Collector) Run(ctx context.Context) error {
+	synced := make([]cache.InformerSynced, len(c.kinds))
+	for i, k := range c.kinds {
+		synced[i] = k.informer.HasSynced
+	}
+	if !reconcile.WaitForSync(ctx, synced...) {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return errors.New("garbagecollector: informers did not sync")
+	}
+	c.log.Info("started", "workers", c.cfg.Workers, "terminated_pod_threshold", c.cfg.TerminatedPodThreshold)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.runPodGC(ctx)
+	}()
+	reconcile.Run(ctx, c.queue, c.cfg.Workers, c.sync, c.log)
+	<-done
+	return nil
+}

@@ -1,0 +1,75 @@
+// Command testapp is the program the worker's integration tests run in
+// their containers. Environment variables choose what it does:
+//
+//	PORT         serve HTTP here: / answers "hello from $HOSTNAME",
+//	             /env/NAME answers $NAME, /ready answers 200 once
+//	             READY_AFTER has passed and 503 before, /healthz answers
+//	             200 until HEALTHY_FOR has passed and 500 after
+//	EXIT_AFTER   exit after this duration with EXIT_CODE (default 1)
+//	TERM_DELAY   on SIGTERM, log "got SIGTERM" and exit 0 after this delay
+//	LOG_LINES    print this many numbered lines at start
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+func dur(name string) time.Duration {
+	d, _ := time.ParseDuration(os.Getenv(name))
+	return d
+}
+
+func main() {
+	start := time.Now()
+	fmt.Println("testapp starting")
+	n, _ := strconv.Atoi(os.Getenv("LOG_LINES"))
+	for i := range n {
+		fmt.Printf("line %d\n", i)
+	}
+	fmt.Fprintln(os.Stderr, "testapp stderr")
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		fmt.Println("got SIGTERM")
+		time.Sleep(dur("TERM_DELAY"))
+		os.Exit(0)
+	}()
+	if d := os.Getenv("EXIT_AFTER"); d != "" {
+		go func() {
+			time.Sleep(dur("EXIT_AFTER"))
+			code, err := strconv.Atoi(os.Getenv("EXIT_CODE"))
+			if err != nil {
+				code = 1
+			}
+			fmt.Printf("exiting with %d\n", code)
+			os.Exit(code)
+		}()
+	}
+	if port := os.Getenv("PORT"); port != "" {
+		host, _ := os.Hostname()
+		http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "hello from %s", host) })
+		http.HandleFunc("/env/{name}", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, os.Getenv(r.PathValue("name"))) })
+		http.HandleFunc("/ready", func(w http.ResponseWriter, r *http.Request) {
+			if time.Since(start) < dur("READY_AFTER") {
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+		})
+		http.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+			if d := dur("HEALTHY_FOR"); d > 0 && time.Since(start) > d {
+				w.WriteHeader(http.StatusInternalServerError)
+			}
+		})
+		if err := http.ListenAndServe(":"+port, nil); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
+	select {}
+}
