@@ -60,6 +60,7 @@ type API struct {
 	readOnly    *inflight
 	mutating    *inflight
 	watches     *watchCaches
+	fields      *fieldManagers
 }
 
 // New returns an API serving cfg.Store.
@@ -74,6 +75,7 @@ func New(cfg Config) *API {
 	}
 	a.metrics = cfg.Metrics
 	a.watches = newWatchCaches(cfg.Store)
+	a.fields = newFieldManagers()
 	a.serviceCIDR = cfg.ServiceCIDR
 	if !a.serviceCIDR.IsValid() {
 		a.serviceCIDR = DefaultServiceCIDR

@@ -24,6 +24,12 @@ func (h *handler) create() error {
 	if err := h.decodeObject(body, obj); err != nil {
 		return err
 	}
+	return h.createObject(obj)
+}
+
+// createObject creates obj, a decoded request object, and answers 201
+// with the stored object.
+func (h *handler) createObject(obj runtime.Object) error {
 	m := metaOf(obj)
 	if err := h.checkNamespace(m); err != nil {
 		return err
@@ -51,12 +57,36 @@ func (h *handler) create() error {
 		if svc != nil {
 			// Each attempt draws fresh addresses for what the client left empty.
 			template.Spec.DeepCopyInto(&svc.Spec)
+			var err error
 			if drawn, err = h.api.allocate(svc, nil); err != nil {
 				return err
 			}
 		}
 		if err := h.admit(obj, nil); err != nil {
 			return err
+		}
+		switch {
+		case !h.applying:
+			// Like Kubernetes, the creator owns every field it set,
+			// defaults included.
+			tracked, err := h.trackUpdate(h.res.New(), obj)
+			if err != nil {
+				return err
+			}
+			obj = tracked
+			m = metaOf(obj)
+		case len(m.GetManagedFields()) == 0:
+			// An apply that set nothing but the name (a bare Namespace)
+			// leaves no managedFields; the field manager would then
+			// record the server's defaults under "before-first-apply" at
+			// the next apply, making an identical apply a write. Record
+			// them now, as that apply would.
+			tracked, err := h.trackUpdateAs(h.res.New(), obj, beforeFirstApply)
+			if err != nil {
+				return err
+			}
+			obj = tracked
+			m = metaOf(obj)
 		}
 		if err := h.namespaceAccepts(m.GetNamespace()); err != nil {
 			return err

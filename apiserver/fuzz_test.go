@@ -267,3 +267,28 @@ func FuzzWatchParams(f *testing.F) {
 		}
 	})
 }
+
+// FuzzApply sends arbitrary server-side apply bodies, with and without
+// force, as two managers, to existing and absent objects of several kinds.
+func FuzzApply(f *testing.F) {
+	f.Add(uint8(0), uint8(0), false, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fuzz\ndata:\n  k: w\n"))
+	f.Add(uint8(1), uint8(1), true, []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: fuzz\nspec:\n  replicas: 3\n"))
+	f.Add(uint8(0), uint8(2), false, []byte(`{"apiVersion":"v1","kind":"Service","metadata":{"name":"fuzz"},"spec":{"ports":[{"port":80,"protocol":"TCP"},{"port":80,"protocol":"TCP"}]}}`))
+	f.Add(uint8(1), uint8(3), false, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: fuzz, labels: {x: y}}\nspec:\n  containers:\n  - name: c\n    image: i\n  - name: c\n    image: j\n"))
+	f.Add(uint8(0), uint8(4), false, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: new, resourceVersion: \"1\"}\n"))
+	f.Add(uint8(0), uint8(5), true, []byte("apiVersion: apps/v1\nkind: Deployment\nstatus: {replicas: 2}\n"))
+	f.Add(uint8(1), uint8(0), false, []byte("apiVersion: v1\nkind: ConfigMap\ndata: [1, 2]\n"))
+	paths := []string{
+		"/api/v1/namespaces/default/configmaps/fuzz", "/apis/apps/v1/namespaces/default/deployments/fuzz",
+		"/api/v1/namespaces/default/services/fuzz", "/api/v1/namespaces/default/pods/fuzz",
+		"/api/v1/namespaces/default/configmaps/new", "/apis/apps/v1/namespaces/default/deployments/fuzz/status",
+	}
+	fs := newFuzzServer(f)
+	f.Fuzz(func(t *testing.T, manager, target uint8, force bool, body []byte) {
+		q := url.Values{"fieldManager": {[]string{"one", "two"}[manager%2]}}
+		if force {
+			q.Set("force", "true")
+		}
+		fs.serve(t, newFuzzRequest(http.MethodPatch, paths[int(target)%len(paths)], q.Encode(), "application/apply-patch+yaml", body))
+	})
+}

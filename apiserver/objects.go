@@ -35,6 +35,12 @@ type handler struct {
 	// drawn names the allocation keys (ClusterIP, NodePorts) an update
 	// chose at random, see allocate.
 	drawn map[string]bool
+	// applying means the request is a server-side apply, whose field
+	// manager has already recorded the managed fields.
+	applying bool
+	// scale means the request came through the scale subresource
+	// (managedFields entries record it).
+	scale bool
 }
 
 func (h *handler) serve() {

@@ -151,7 +151,12 @@ var (
 	writeParams = []oaParam{
 		{"dryRun", "query", "string", "When present, indicates that modifications should not be persisted. The only valid value is All."},
 		{"fieldValidation", "query", "string", "How the server treats unknown and duplicate fields in the body: Ignore, Warn (the default) or Strict."},
+		{"fieldManager", "query", "string", "The name of the actor making the change, recorded in metadata.managedFields; required for apply patches."},
 	}
+	// patchParams add what only patches honour.
+	patchParams = join(writeParams, []oaParam{
+		{"force", "query", "boolean", "Force an apply patch to take fields other managers own. Only for apply patches."},
+	})
 	getParams      = []oaParam{{"resourceVersion", "query", "string", "Serve the object at this resourceVersion or later; empty means the latest."}}
 	selectorParams = []oaParam{
 		{"labelSelector", "query", "string", "A selector to restrict the list of returned objects by their labels."},
@@ -171,7 +176,7 @@ var (
 		{"gracePeriodSeconds", "query", "integer", "How long a pod bound to a node may take to stop."},
 		{"propagationPolicy", "query", "string", "Orphan, Background or Foreground."},
 	}
-	patchTypes = []string{"application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json"}
+	patchTypes = []string{"application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json", "application/apply-patch+yaml"}
 	bodyTypes  = []string{"application/json"}
 )
 
@@ -200,7 +205,7 @@ func openAPIPaths() map[string][]oaPath {
 		item := oaPath{path: coll + "/{name}", ops: []oaOp{
 			{method: "get", id: id("read", ""), action: "get", gvk: gvk, params: join(nsParams, name, getParams), code: http.StatusOK},
 			{method: "put", id: id("replace", ""), action: "put", gvk: gvk, params: join(nsParams, name, writeParams), consumes: bodyTypes, code: http.StatusOK},
-			{method: "patch", id: id("patch", ""), action: "patch", gvk: gvk, params: join(nsParams, name, writeParams), consumes: patchTypes, code: http.StatusOK},
+			{method: "patch", id: id("patch", ""), action: "patch", gvk: gvk, params: join(nsParams, name, patchParams), consumes: patchTypes, code: http.StatusOK},
 			{method: "delete", id: id("delete", ""), action: "delete", gvk: gvk, params: join(nsParams, name, deleteParams), code: http.StatusOK},
 		}}
 		collection := oaPath{path: coll, ops: []oaOp{

@@ -84,8 +84,8 @@ func TestOpenAPIV3(t *testing.T) {
 				if op.RequestBody == nil || op.RequestBody.Content["application/strategic-merge-patch+json"] == nil {
 					t.Errorf("%s: PATCH does not take strategic merge patches", path)
 				}
-				if op.RequestBody.Content["application/apply-patch+yaml"] != nil {
-					t.Errorf("%s: PATCH claims server-side apply, which Skiff does not serve", path)
+				if op.RequestBody.Content["application/apply-patch+yaml"] == nil || !hasQueryParam3(op, "fieldManager") || !hasQueryParam3(op, "force") {
+					t.Errorf("%s: PATCH does not offer server-side apply with fieldManager and force", path)
 				}
 			}
 			if patches != 1 {

@@ -26,9 +26,11 @@ func (h *handler) patch() error {
 	pt := types.PatchType(mt)
 	switch pt {
 	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType:
-	case types.ApplyYAMLPatchType, types.ApplyCBORPatchType:
-		return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusUnsupportedMediaType, Reason: metav1.StatusReasonUnsupportedMediaType,
-			Message: fmt.Sprintf("server-side apply (%s) is not supported by Skiff; use kubectl apply without --server-side", mt)}}
+		if h.r.URL.Query().Has("force") {
+			return h.invalidOption("force", h.r.URL.Query().Get("force"), "may not be specified for non-apply patch")
+		}
+	case types.ApplyYAMLPatchType:
+		return h.apply()
 	default:
 		return unsupportedMediaType(mt)
 	}

@@ -37,6 +37,7 @@ func (h *handler) serveScale() error {
 	}
 	// Scale changes spec, so it is validated like an update of the object.
 	h.ri.Subresource = ""
+	h.scale = true
 	var precondition string
 	var want *autoscalingv1.Scale
 	if h.ri.Verb == "update" {

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
 )
@@ -19,6 +21,8 @@ import (
 type column struct {
 	def  metav1.TableColumnDefinition
 	cell func(runtime.Object) any
+	// afterAge places a priority-0 column after Age.
+	afterAge bool
 }
 
 func col(name, typ string, priority int32, cell func(runtime.Object) any) column {
@@ -30,10 +34,22 @@ func col(name, typ string, priority int32, cell func(runtime.Object) any) column
 // carrying the object's metadata.
 func (h *handler) writeTable(items []runtime.Object, rv, cont string) error {
 	now := h.api.now()
-	cols := append([]column{{def: metav1.TableColumnDefinition{Name: "Name", Type: "string", Format: "name"}, cell: func(o runtime.Object) any { return metaOf(o).GetName() }}}, tableColumns(h.res.GVR.Resource)...)
+	// Columns in kube-apiserver's order: Name, the resource's own
+	// columns, Age, then those kubectl shows after Age (a node's
+	// Version) and the wide ones (priority 1).
+	cols := []column{{def: metav1.TableColumnDefinition{Name: "Name", Type: "string", Format: "name"}, cell: func(o runtime.Object) any { return metaOf(o).GetName() }}}
+	var after []column
+	for _, c := range tableColumns(h.res.GVR.Resource) {
+		if c.afterAge || c.def.Priority > 0 {
+			after = append(after, c)
+		} else {
+			cols = append(cols, c)
+		}
+	}
 	cols = append(cols, col("Age", "string", 0, func(o runtime.Object) any {
 		return duration.HumanDuration(now.Sub(metaOf(o).GetCreationTimestamp().Time))
 	}))
+	cols = append(cols, after...)
 	t := &metav1.Table{}
 	t.ResourceVersion, t.Continue = rv, cont
 	for _, c := range cols {
@@ -107,6 +123,8 @@ func tableColumns(resource string) []column {
 			}),
 			col("IP", "string", 1, func(o runtime.Object) any { return orNone(o.(*corev1.Pod).Status.PodIP) }),
 			col("Node", "string", 1, func(o runtime.Object) any { return orNone(o.(*corev1.Pod).Spec.NodeName) }),
+			col("Nominated Node", "string", 1, func(o runtime.Object) any { return orNone(o.(*corev1.Pod).Status.NominatedNodeName) }),
+			col("Readiness Gates", "string", 1, func(o runtime.Object) any { return readinessGates(o.(*corev1.Pod)) }),
 		}
 	case "deployments":
 		return []column{
@@ -116,12 +134,18 @@ func tableColumns(resource string) []column {
 			}),
 			col("Up-to-date", "integer", 0, func(o runtime.Object) any { return int64(o.(*appsv1.Deployment).Status.UpdatedReplicas) }),
 			col("Available", "integer", 0, func(o runtime.Object) any { return int64(o.(*appsv1.Deployment).Status.AvailableReplicas) }),
+			col("Containers", "string", 1, func(o runtime.Object) any { return containerNames(o.(*appsv1.Deployment).Spec.Template.Spec) }),
+			col("Images", "string", 1, func(o runtime.Object) any { return containerImages(o.(*appsv1.Deployment).Spec.Template.Spec) }),
+			col("Selector", "string", 1, func(o runtime.Object) any { return selectorString(o.(*appsv1.Deployment).Spec.Selector) }),
 		}
 	case "replicasets":
 		return []column{
 			col("Desired", "integer", 0, func(o runtime.Object) any { return int64(replicas(o.(*appsv1.ReplicaSet).Spec.Replicas)) }),
 			col("Current", "integer", 0, func(o runtime.Object) any { return int64(o.(*appsv1.ReplicaSet).Status.Replicas) }),
 			col("Ready", "integer", 0, func(o runtime.Object) any { return int64(o.(*appsv1.ReplicaSet).Status.ReadyReplicas) }),
+			col("Containers", "string", 1, func(o runtime.Object) any { return containerNames(o.(*appsv1.ReplicaSet).Spec.Template.Spec) }),
+			col("Images", "string", 1, func(o runtime.Object) any { return containerImages(o.(*appsv1.ReplicaSet).Spec.Template.Spec) }),
+			col("Selector", "string", 1, func(o runtime.Object) any { return selectorString(o.(*appsv1.ReplicaSet).Spec.Selector) }),
 		}
 	case "services":
 		return []column{
@@ -142,6 +166,9 @@ func tableColumns(resource string) []column {
 				}
 				return orNone(strings.Join(ps, ","))
 			}),
+			col("Selector", "string", 1, func(o runtime.Object) any {
+				return orNone(labels.SelectorFromSet(o.(*corev1.Service).Spec.Selector).String())
+			}),
 		}
 	case "nodes":
 		return []column{
@@ -161,7 +188,17 @@ func tableColumns(resource string) []column {
 				}
 				return st
 			}),
-			col("Version", "string", 0, func(o runtime.Object) any { return o.(*corev1.Node).Status.NodeInfo.KubeletVersion }),
+			col("Roles", "string", 0, func(o runtime.Object) any { return nodeRoles(o.(*corev1.Node)) }),
+			{def: metav1.TableColumnDefinition{Name: "Version", Type: "string"}, afterAge: true, cell: func(o runtime.Object) any {
+				return o.(*corev1.Node).Status.NodeInfo.KubeletVersion
+			}},
+			col("Internal-IP", "string", 1, func(o runtime.Object) any { return nodeAddress(o.(*corev1.Node), corev1.NodeInternalIP) }),
+			col("External-IP", "string", 1, func(o runtime.Object) any { return nodeAddress(o.(*corev1.Node), corev1.NodeExternalIP) }),
+			col("OS-Image", "string", 1, func(o runtime.Object) any { return orUnknown(o.(*corev1.Node).Status.NodeInfo.OSImage) }),
+			col("Kernel-Version", "string", 1, func(o runtime.Object) any { return orUnknown(o.(*corev1.Node).Status.NodeInfo.KernelVersion) }),
+			col("Container-Runtime", "string", 1, func(o runtime.Object) any {
+				return orUnknown(o.(*corev1.Node).Status.NodeInfo.ContainerRuntimeVersion)
+			}),
 		}
 	case "namespaces":
 		return []column{col("Status", "string", 0, func(o runtime.Object) any { return string(o.(*corev1.Namespace).Status.Phase) })}
@@ -184,4 +221,79 @@ func orNone(s string) string {
 		return "<none>"
 	}
 	return s
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "<unknown>"
+	}
+	return s
+}
+
+func containerNames(spec corev1.PodSpec) string {
+	var out []string
+	for _, c := range spec.Containers {
+		out = append(out, c.Name)
+	}
+	return strings.Join(out, ",")
+}
+
+func containerImages(spec corev1.PodSpec) string {
+	var out []string
+	for _, c := range spec.Containers {
+		out = append(out, c.Image)
+	}
+	return strings.Join(out, ",")
+}
+
+// selectorString prints a label selector as kubectl does ("<none>" for
+// none).
+func selectorString(ls *metav1.LabelSelector) string {
+	sel, err := metav1.LabelSelectorAsSelector(ls)
+	if err != nil || ls == nil {
+		return "<none>"
+	}
+	return orNone(sel.String())
+}
+
+// nodeRoles lists the node-role.kubernetes.io/ROLE labels, as kubectl.
+func nodeRoles(n *corev1.Node) string {
+	var roles []string
+	for k, v := range n.Labels {
+		switch {
+		case strings.HasPrefix(k, "node-role.kubernetes.io/"):
+			if r := strings.TrimPrefix(k, "node-role.kubernetes.io/"); r != "" {
+				roles = append(roles, r)
+			}
+		case k == "kubernetes.io/role" && v != "":
+			roles = append(roles, v)
+		}
+	}
+	slices.Sort(roles)
+	return orNone(strings.Join(roles, ","))
+}
+
+func nodeAddress(n *corev1.Node, t corev1.NodeAddressType) string {
+	for _, a := range n.Status.Addresses {
+		if a.Type == t {
+			return a.Address
+		}
+	}
+	return "<none>"
+}
+
+// readinessGates is kubectl's "READY/TOTAL" of a pod's readiness gates.
+func readinessGates(p *corev1.Pod) string {
+	if len(p.Spec.ReadinessGates) == 0 {
+		return "<none>"
+	}
+	ready := 0
+	for _, g := range p.Spec.ReadinessGates {
+		for _, c := range p.Status.Conditions {
+			if c.Type == g.ConditionType && c.Status == corev1.ConditionTrue {
+				ready++
+			}
+		}
+	}
+	return fmt.Sprintf("%d/%d", ready, len(p.Spec.ReadinessGates))
 }

@@ -92,6 +92,9 @@ func (h *handler) updateObject(precondition string, fn func(cur runtime.Object) 
 		if err == nil {
 			err = h.admit(next, cur)
 		}
+		if err == nil && !h.applying {
+			next, err = h.trackUpdate(cur, next)
+		}
 		if err != nil && !fresh {
 			continue
 		}

@@ -219,7 +219,7 @@ func (g *Generator) wrongContentType(c *Case) {
 	body := Bytes(mustJSON(k.valid(name)))
 	c.Want = []int{unsupported}
 	if g.coin() {
-		ct := pick(g, []string{"application/json", "text/plain", "", "application/yaml", "application/apply-patch+yaml",
+		ct := pick(g, []string{"application/json", "text/plain", "", "application/yaml",
 			"application/apply-patch+cbor", "application/xml", "application/merge-patch+json; =", "multipart/form-data; boundary=x"})
 		c.What = fmt.Sprintf("patch as %q", ct)
 		c.Request = withBody(http.MethodPatch, k.path(g.ns(), name), ct, String(`{"metadata":{"labels":{"a":"b"}}}`))

@@ -83,6 +83,19 @@ func newRootCmd(e env) *cobra.Command {
 		newBenchCmd(e),
 		newDashboardCmd(e),
 		newImageCmd(e),
+		newApplyCmd(e),
+		newRunCmd(e),
+		newGetCmd(e),
+		newDescribeCmd(e),
+		newDeleteCmd(e),
+		newScaleCmd(e),
+		newSetCmd(e),
+		newRolloutCmd(e),
+		newEventsCmd(e),
+		newLogsCmd(e),
+		newExecCmd(e),
+		newNodeCmd(e),
+		newCompletionCmd(e),
 	)
 	return root
 }
