@@ -14,7 +14,6 @@ import (
 
 	"github.com/skiffhq/skiff/apiserver/auth"
 	"github.com/skiffhq/skiff/fsm"
-	"github.com/skiffhq/skiff/server"
 	"github.com/skiffhq/skiff/testcluster"
 )
 
