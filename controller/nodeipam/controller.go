@@ -52,9 +52,10 @@ type Controller struct {
 	synced   cache.InformerSynced
 	queue    workqueue.TypedRateLimitingInterface[string]
 
-	mu    sync.Mutex // guards alloc; the queue's one worker and Run share it
-	alloc *Allocator
-	err   error // from NewAllocator, reported by Run
+	mu       sync.Mutex // guards alloc and reported; the queue's one worker and Run share them
+	alloc    *Allocator
+	reported map[string]string // node → CIDR already reported as not recorded
+	err      error             // from NewAllocator, reported by Run
 }
 
 // New registers the node informer and returns without starting anything.
@@ -76,6 +77,7 @@ func New(cfg Config) *Controller {
 		client:   cfg.Client,
 		recorder: cfg.Recorder,
 		log:      cfg.Log.With("component", "node-ipam"),
+		reported: map[string]string{},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "nodeipam"}),
 	}
@@ -155,7 +157,10 @@ func (c *Controller) occupyLocked(n *corev1.Node) bool {
 		// configuration) is the node's; the allocator cannot hand it out
 		// anyway. A duplicate is reported, never "fixed": the API does
 		// not allow changing a podCIDR.
-		if _, ok := c.alloc.Of(n.Name); !ok {
+		// Reported once per node and CIDR: every status write of the node
+		// brings it back here.
+		if _, ok := c.alloc.Of(n.Name); !ok && c.reported[n.Name] != n.Spec.PodCIDR {
+			c.reported[n.Name] = n.Spec.PodCIDR
 			c.log.Warn("node pod CIDR not recorded", "node", n.Name, "cidr", n.Spec.PodCIDR, "err", err)
 			c.recorder.Eventf(n, corev1.EventTypeWarning, "CIDRNotRecorded", "pod CIDR %s: %v", n.Spec.PodCIDR, err)
 		}
@@ -186,6 +191,7 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 	n, err := c.nodes.Get(name)
 	if apierrors.IsNotFound(err) {
 		c.mu.Lock()
+		delete(c.reported, name)
 		if p, ok := c.alloc.Of(name); ok {
 			c.alloc.Release(name)
 			c.log.Info("released pod CIDR of deleted node", "node", name, "cidr", p)

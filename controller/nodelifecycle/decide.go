@@ -241,11 +241,16 @@ func evictionDue(p *corev1.Pod, t corev1.Taint, def time.Duration) (due time.Tim
 	return t.TimeAdded.Add(wait), true
 }
 
-// timeAdded is the TimeAdded of a new taint. The API keeps whole seconds,
-// so the effective toleration is between its value less one second and
-// its value.
+// timeAdded is the TimeAdded of a new taint: now rounded up to a whole
+// second, since the API keeps whole seconds. Rounding down would make a
+// pod's toleration up to a second short; rounding up makes it up to a
+// second long, so no pod is evicted early.
 func timeAdded(now time.Time) *metav1.Time {
-	t := metav1.NewTime(now.Truncate(time.Second))
+	up := now.Truncate(time.Second)
+	if up.Before(now) {
+		up = up.Add(time.Second)
+	}
+	t := metav1.NewTime(up)
 	return &t
 }
 

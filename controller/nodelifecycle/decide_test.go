@@ -178,7 +178,7 @@ func TestDecide(t *testing.T) {
 }
 
 // TestDecideNewTaintTime checks that a new taint carries the decision's
-// time and that other taints are kept.
+// time rounded up to a second and that other taints are kept.
 func TestDecideNewTaintTime(t *testing.T) {
 	now := t0.Add(time.Minute + 300*time.Millisecond)
 	n := nodeAt{name: "n1", ready: corev1.ConditionTrue, seenAgo: time.Minute}.input(now)
@@ -191,7 +191,7 @@ func TestDecideNewTaintTime(t *testing.T) {
 		t.Errorf("foreign taint lost: %+v", d.Nodes[0].Taints)
 	}
 	for _, tn := range d.Nodes[0].Taints[1:] {
-		if !tn.TimeAdded.Time.Equal(t0.Add(time.Minute)) {
+		if !tn.TimeAdded.Time.Equal(t0.Add(time.Minute + time.Second)) {
 			t.Errorf("taint %v added at %v", tn.Key, tn.TimeAdded)
 		}
 	}

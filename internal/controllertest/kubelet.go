@@ -100,15 +100,22 @@ func (k *Kubelets) register(ctx context.Context, n *corev1.Node) error {
 	})
 }
 
+// renew sets the Lease's renewTime to now; a conflict with a concurrent
+// renewal is retried, since either one is a heartbeat.
 func (k *Kubelets) renew(ctx context.Context, name string) error {
-	l, err := k.kc.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return err
+	leases := k.kc.CoordinationV1().Leases(corev1.NamespaceNodeLease)
+	for {
+		l, err := leases.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		now := metav1.NewMicroTime(time.Now())
+		l.Spec.RenewTime = &now
+		_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
+		if !apierrors.IsConflict(err) {
+			return err
+		}
 	}
-	now := metav1.NewMicroTime(time.Now())
-	l.Spec.RenewTime = &now
-	_, err = k.kc.CoordinationV1().Leases(corev1.NamespaceNodeLease).Update(ctx, l, metav1.UpdateOptions{})
-	return err
 }
 
 // Stop stops renewing node's Lease, as when its worker dies.
@@ -124,7 +131,7 @@ func (k *Kubelets) Start(ctx context.Context, node string) error {
 	k.mu.Lock()
 	k.beating[node] = true
 	k.mu.Unlock()
-	if err := k.renew(ctx, node); err != nil {
+	if err := Retry(ctx, func() error { return k.renew(ctx, node) }); err != nil {
 		return err
 	}
 	return k.SetReady(ctx, node)
