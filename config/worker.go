@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -27,6 +28,7 @@ type Worker struct {
 	CNIBinDir        string            // "cni_bin_dir": CNI plugin binaries.
 	CNIConfDir       string            // "cni_conf_dir": where the worker writes its CNI conflist.
 	CNIBridge        string            // "cni_bridge": the Linux bridge pods attach to.
+	PodCIDR          netip.Prefix      // "pod_cidr": the cluster pod CIDR (the servers' pod_cidr): pod routes and masquerade.
 	LeaseRenew       time.Duration     // "lease_renew": how often the node Lease is renewed.
 	StatusInterval   time.Duration     // "status_interval": how often node status is re-checked (written only when it changes).
 	LogMaxSize       uint64            // "log_max_size": bytes per container log file before rotation.
@@ -67,6 +69,7 @@ func DefaultWorker() Worker {
 		MaxPods:          DefaultMaxPods,
 		CNIBinDir:        DefaultCNIBinDir,
 		CNIBridge:        "skiff0",
+		PodCIDR:          DefaultNetwork().PodCIDR,
 		LeaseRenew:       2 * time.Second,
 		StatusInterval:   10 * time.Second,
 		LogMaxSize:       10 << 20,
@@ -107,6 +110,7 @@ func workerFields() []field[Worker] {
 		{"cni_bin_dir", "CNI plugin binaries", func(w *Worker) any { return &w.CNIBinDir }},
 		{"cni_conf_dir", "directory of the worker's CNI conflist (default: <data_dir>/cni)", func(w *Worker) any { return &w.CNIConfDir }},
 		{"cni_bridge", "the Linux bridge pods attach to", func(w *Worker) any { return &w.CNIBridge }},
+		{"pod_cidr", "the cluster pod CIDR, as the servers' pod_cidr", func(w *Worker) any { return &w.PodCIDR }},
 		{"lease_renew", "interval between node Lease renewals", func(w *Worker) any { return &w.LeaseRenew }},
 		{"status_interval", "interval between node status checks", func(w *Worker) any { return &w.StatusInterval }},
 		{"log_max_size", "bytes of a container log file before it is rotated", func(w *Worker) any { return &w.LogMaxSize }},

@@ -29,12 +29,30 @@ type Config struct {
 	Runtime Runtime
 	// Log receives the worker's logs; nil discards them.
 	Log *slog.Logger
+	// Services run beside the pods once the node is registered, with the
+	// worker's client, until Run's context ends: the node's service proxy
+	// and pod routes (package netproxy), which the worker itself does not
+	// know. A service that fails is logged and started again.
+	Services []Service
+}
+
+// Service is work that runs on the node beside its pods.
+type Service struct {
+	Name string
+	Run  func(ctx context.Context, client kubernetes.Interface, node NodeInfo) error
+}
+
+// NodeInfo is what a Service learns about its node.
+type NodeInfo struct {
+	Name    string
+	Address string // the InternalIP
 }
 
 // Worker is one node agent. Build it with New and run it with Run, once.
 type Worker struct {
 	cfg  config.Worker
 	rt   Runtime
+	svcs []Service
 	log  *slog.Logger
 	node nodeSpec
 
@@ -80,6 +98,7 @@ func New(cfg Config) (*Worker, error) {
 	return &Worker{
 		cfg:  cfg.Worker,
 		rt:   cfg.Runtime,
+		svcs: cfg.Services,
 		log:  log.With("component", "worker", "node", cfg.Worker.Name),
 		node: nodeSpec{cfg: cfg.Worker, machine: m, hostname: host, port: int32(port)},
 
@@ -140,11 +159,34 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.log.Info("node registered", "address", w.node.address, "servers", w.servers.all())
 	wg.Go(func() { w.leaseLoop(ctx) })
 	wg.Go(func() { w.nodeStatusLoop(ctx, n) })
+	for _, svc := range w.svcs {
+		wg.Go(func() { w.runService(ctx, svc) })
+	}
 
 	if err := w.pods.run(ctx); err != nil && ctx.Err() == nil {
 		return err
 	}
 	return nil
+}
+
+// serviceRestart is the pause before a failed Service runs again.
+const serviceRestart = 2 * time.Second
+
+// runService runs svc until ctx ends, starting it again after a failure.
+func (w *Worker) runService(ctx context.Context, svc Service) {
+	node := NodeInfo{Name: w.cfg.Name, Address: w.node.address}
+	for {
+		err := svc.Run(ctx, w.client, node)
+		if ctx.Err() != nil {
+			return
+		}
+		w.log.Error("node service stopped; restarting it", "service", svc.Name, "err", err, "in", serviceRestart)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(serviceRestart):
+		}
+	}
 }
 
 // credentials returns the node credential: the one kept in data_dir, or a

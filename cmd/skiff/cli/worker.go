@@ -5,13 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"time"
 
 	ctrd "github.com/containerd/containerd"
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/skiffhq/skiff/config"
+	"github.com/skiffhq/skiff/netproxy"
+	"github.com/skiffhq/skiff/netproxy/routes"
 	"github.com/skiffhq/skiff/worker"
 	wcontainerd "github.com/skiffhq/skiff/worker/containerd"
 )
@@ -77,9 +82,42 @@ func startWorker(ctx context.Context, cfg config.Worker, log *slog.Logger) error
 	if err := rt.ImportDir(ctx, filepath.Join(cfg.DataDir, "images")); err != nil {
 		log.Warn("importing images from data_dir/images", "err", err)
 	}
-	w, err := worker.New(worker.Config{Worker: cfg, Runtime: rt, Log: log})
+	w, err := worker.New(worker.Config{Worker: cfg, Runtime: rt, Log: log, Services: nodeServices(cfg, log)})
 	if err != nil {
 		return err
 	}
 	return w.Run(ctx)
+}
+
+// nodeServices are the node's networking beside its pods: the service
+// proxy (ClusterIP and NodePort on nftables) and the pod routes to other
+// nodes with egress masquerade, sharing one informer factory.
+func nodeServices(cfg config.Worker, log *slog.Logger) []worker.Service {
+	return []worker.Service{{
+		Name: "netproxy",
+		Run: func(ctx context.Context, client kubernetes.Interface, node worker.NodeInfo) error {
+			var ips []netip.Addr
+			if a, err := netip.ParseAddr(node.Address); err == nil {
+				ips = append(ips, a)
+			}
+			f := informers.NewSharedInformerFactory(client, 0)
+			px, err := netproxy.New(netproxy.Config{Informers: f, NodeName: node.Name, NodeIPs: ips, PodCIDR: cfg.PodCIDR, Log: log})
+			if err != nil {
+				return err
+			}
+			rt, err := routes.New(routes.Config{Informers: f, NodeName: node.Name, ClusterCIDR: cfg.PodCIDR, Log: log})
+			if err != nil {
+				return err
+			}
+			errs := make(chan error, 2)
+			go func() { errs <- fmt.Errorf("netproxy: %w", px.Run(ctx)) }()
+			go func() { errs <- fmt.Errorf("pod routes: %w", rt.Run(ctx)) }()
+			first := <-errs
+			if ctx.Err() != nil {
+				<-errs
+				return nil
+			}
+			return first
+		},
+	}}
 }
