@@ -16,7 +16,7 @@ import (
 // servers running, a new Node gets a pod CIDR from the default pod CIDR,
 // and a Service's ready pod appears in its EndpointSlice and Endpoints.
 func TestLeaderRunsNodeComponents(t *testing.T) {
-	c := testcluster.Start(t, testcluster.Options{})
+	c := testcluster.Start(t, testcluster.Options{Controllers: true})
 	ctx := testContext(t, 60*time.Second)
 	kc := kubeClient(t, c, 1)
 	if _, err := kc.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "wired-node"}}, metav1.CreateOptions{}); err != nil {
