@@ -1,8 +1,8 @@
 package config
 
 import (
-	"net/netip"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
