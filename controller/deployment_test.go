@@ -88,16 +88,15 @@ func waitRolledOut(t *testing.T, ctx context.Context, kc kubernetes.Interface, n
 // podTally follows a namespace's pods through a watch and records the
 // most pods and the fewest ready pods it ever saw at once.
 type podTally struct {
-	mu        sync.Mutex
-	pods      map[string]bool   // name → ready
-	hashes    map[string]string // name → pod-template-hash
-	mixed     bool              // pods of two templates existed at once
-	maxPods   int
-	minReady  int
-	events    int
-	stop      func()
-	done      chan struct{}
-	watchErrs []error
+	mu       sync.Mutex
+	pods     map[string]bool   // name → ready
+	hashes   map[string]string // name → pod-template-hash
+	mixed    bool              // pods of two templates existed at once
+	maxPods  int
+	minReady int
+	events   int
+	stop     func()
+	done     chan struct{}
 }
 
 func tallyPods(t testing.TB, ctx context.Context, kc kubernetes.Interface, ns string) *podTally {

@@ -45,9 +45,12 @@ func (p *probe) component() server.Option {
 				p.mu.Unlock()
 				defer close(run.ended)
 				cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("probe-term-%d", c.Term), Namespace: "default"}}
-				if _, err := c.Kube.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) && ctx.Err() == nil {
-					c.Log.Error("probe write", "error", err)
-				}
+				// A new cluster's namespace default may not exist yet: the
+				// runner creates it beside the components.
+				testcluster.WaitFor(ctx, func() bool {
+					_, err := c.Kube.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{})
+					return err == nil || apierrors.IsAlreadyExists(err)
+				})
 				<-ctx.Done()
 				return nil
 			}), nil

@@ -47,7 +47,7 @@ func (pw *podWorker) sync(ctx context.Context, pod *corev1.Pod) (next time.Durat
 	now := time.Now()
 	next = housekeeping
 	wakeAt := func(t time.Time) {
-		if d := t.Sub(time.Now()); d < next {
+		if d := time.Until(t); d < next {
 			next = max(d, 10*time.Millisecond)
 		}
 	}

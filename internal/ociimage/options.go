@@ -59,7 +59,7 @@ func (o Options) validate() (Options, error) {
 	}
 	o.BinaryName = strings.TrimPrefix(o.BinaryName, "/")
 	if o.BinaryName == "" || strings.Contains(o.BinaryName, "..") {
-		return o, fmt.Errorf("ociimage: BinaryName %q: want a relative path without ..", o.BinaryName)
+		return o, fmt.Errorf("ociimage: BinaryName %q: want a relative path without \"..\"", o.BinaryName)
 	}
 	if len(o.Entrypoint) == 0 {
 		o.Entrypoint = []string{"/" + o.BinaryName}
