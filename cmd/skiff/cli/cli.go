@@ -8,11 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
+	"github.com/go-logr/logr"
 	"github.com/skiffhq/skiff/config"
 	"github.com/skiffhq/skiff/server"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 )
 
 // env is what a command may use from the process. Tests build their own.
@@ -30,6 +33,7 @@ type env struct {
 // returns the process exit code: 0 on success, 1 when the command failed,
 // 2 for a usage error. SIGINT and SIGTERM cancel the running command.
 func Run(args []string, stdout, stderr io.Writer) int {
+	quietKlog(args)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return run(ctx, args, env{
@@ -127,4 +131,17 @@ func maxArgs(n int) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// quietKlog silences klog, through which client-go reports some failures
+// on stderr as well as in the errors it returns, so that the user sees each
+// once, from skiff; --v asks for the requests instead. It sets process-wide
+// state, so it runs once, here, before anything else starts.
+func quietKlog(args []string) {
+	for _, a := range args {
+		if strings.HasPrefix(a, "--v=") || strings.HasPrefix(a, "-v=") {
+			return
+		}
+	}
+	klog.SetLogger(logr.Discard())
 }

@@ -11,10 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -27,7 +27,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/klog/v2"
 
 	"github.com/skiffhq/skiff/config"
 	"github.com/skiffhq/skiff/server"
@@ -91,12 +90,6 @@ func (k *kube) defaultKubeconfig() {
 func (k *kube) ToRESTConfig() (*rest.Config, error) {
 	if k.cfg != nil {
 		return k.cfg, nil
-	}
-	if k.verbose < 6 {
-		// client-go reports some failures through klog on the process's
-		// stderr as well as in the errors it returns: the user sees each
-		// once, from skiff.
-		klog.SetLogger(logr.Discard())
 	}
 	k.defaultKubeconfig()
 	noConfig := errors.New("no cluster configured: pass --kubeconfig, set KUBECONFIG, or --server with --token (skiff dev writes " + filepath.Join(config.DevDataDir, server.AdminKubeconfig) + ")")
@@ -258,25 +251,34 @@ func (k *kube) run(fn func(cmd *cobra.Command, args []string) error) func(*cobra
 }
 
 // logTransport prints each request as --v=6 and up asks: method, URL,
-// status and duration, and with bodies at 8.
+// status and duration, and with bodies at 8. Requests run concurrently
+// (discovery fetches every group at once), so lines are written under mu.
 type logTransport struct {
 	rt     http.RoundTripper
 	w      io.Writer
 	bodies bool
+	mu     sync.Mutex
+}
+
+// printf writes one log line.
+func (t *logTransport) printf(format string, args ...any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fmt.Fprintf(t.w, format, args...)
 }
 
 func (t *logTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := t.rt.RoundTrip(req)
 	if err != nil {
-		fmt.Fprintf(t.w, "%s %s: %v after %v\n", req.Method, req.URL, err, time.Since(start).Round(time.Millisecond))
+		t.printf("%s %s: %v after %v\n", req.Method, req.URL, err, time.Since(start).Round(time.Millisecond))
 		return resp, err
 	}
-	fmt.Fprintf(t.w, "%s %s %s in %v\n", req.Method, req.URL, resp.Status, time.Since(start).Round(time.Millisecond))
+	t.printf("%s %s %s in %v\n", req.Method, req.URL, resp.Status, time.Since(start).Round(time.Millisecond))
 	if t.bodies && resp.Body != nil && !strings.Contains(req.URL.RawQuery, "watch=true") && !strings.Contains(req.URL.RawQuery, "follow=true") {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
-		fmt.Fprintf(t.w, "Response Body: %s\n", strings.TrimSpace(string(b)))
+		t.printf("Response Body: %s\n", strings.TrimSpace(string(b)))
 		resp.Body = io.NopCloser(strings.NewReader(string(b)))
 	}
 	return resp, nil
