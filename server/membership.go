@@ -19,8 +19,8 @@ import (
 //     as voters (a new server, or one that was wiped);
 //   - once in a cluster, it notices being removed and stops.
 func (s *Server) membershipLoop(ctx context.Context) {
-	// Tick fast until this server is part of a cluster, so that it
-	// bootstraps within moments of meeting the others.
+	// Tick fast until this server leads a cluster whose system objects
+	// exist, so that it bootstraps within moments of meeting the others.
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	advertised := s.node.HasState()
@@ -45,7 +45,9 @@ func (s *Server) membershipLoop(ctx context.Context) {
 		if !s.sawSystemObjects.Load() && apiserver.SystemNamespacesExist(s.node.Store()) {
 			s.sawSystemObjects.Store(true)
 		}
-		if fast && s.node.HasState() {
+		if fast && s.node.IsLeader() && s.sawSystemObjects.Load() {
+			// As before the leadership seam: followers keep the fast
+			// tick, which the removal check's timing was measured with.
 			fast = false
 			tick.Reset(time.Second)
 		}
