@@ -29,11 +29,7 @@ type Members struct {
 func (s *Server) handleMembers(w http.ResponseWriter, r *http.Request) {
 	out := Members{Members: []Member{}}
 	for _, m := range s.gossip.Members() {
-		state := "alive"
-		if !m.Alive {
-			state = "suspect"
-		}
-		out.Members = append(out.Members, Member{Name: m.Meta.Name, Role: string(m.Meta.Role), Address: m.Addr, State: state, Version: m.Meta.Version})
+		out.Members = append(out.Members, Member{Name: m.Meta.Name, Role: string(m.Meta.Role), Address: m.Addr, State: "alive", Version: m.Meta.Version})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
