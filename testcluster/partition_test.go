@@ -27,17 +27,12 @@ func TestPartitionedLeaderServesNothing(t *testing.T) {
 	oldNode := node(t, c, old)
 	c.Partition(old)
 
-	// The isolated leader's read and write run while the majority moves on.
+	// The isolated leader's write runs while the majority moves on.
 	type outcome struct {
 		err error
 		res fsm.Result
 	}
-	readDone, writeDone := make(chan error, 1), make(chan outcome, 1)
-	go func() {
-		rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		defer cancel()
-		readDone <- oldNode.Linearize(rctx)
-	}()
+	writeDone := make(chan outcome, 1)
 	const isolatedKey = "/registry/configmaps/p/isolated"
 	go func() {
 		wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -57,8 +52,15 @@ func TestPartitionedLeaderServesNothing(t *testing.T) {
 		majorityRevs = append(majorityRevs, mustPut(t, ctx, node(t, c, i), majorityKey(i), "ok"))
 	}
 
-	if err := <-readDone; err == nil {
-		t.Errorf("partitioned old leader %d served a linearizable read", old)
+	// Once the majority has committed writes, a linearizable read on the
+	// old leader would be stale: it must be refused. (The read starts
+	// only now: one started at the instant of the cut may still be
+	// confirmed by a heartbeat answered just before it, which is not stale.)
+	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	err = oldNode.Linearize(rctx)
+	cancel()
+	if err == nil {
+		t.Errorf("partitioned old leader %d served a linearizable read after the majority moved on", old)
 	}
 	w := <-writeDone
 	if w.err == nil {
