@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/skiffhq/skiff/config"
+	"github.com/skiffhq/skiff/internal/logtail"
 	"github.com/skiffhq/skiff/internal/testcontainerd"
 	"github.com/skiffhq/skiff/testcluster"
 	"github.com/skiffhq/skiff/worker"
@@ -42,10 +43,11 @@ type env struct {
 	bridge  string
 	podCIDR string // random, so a bridge a crashed run left cannot clash
 
-	mu     sync.Mutex
-	stop   context.CancelFunc
-	done   chan error
-	worker *worker.Worker
+	mu      sync.Mutex
+	logFile *os.File
+	stop    context.CancelFunc
+	done    chan error
+	worker  *worker.Worker
 }
 
 func newEnv(t testing.TB) *env {
@@ -59,11 +61,31 @@ func newEnv(t testing.TB) *env {
 	return e
 }
 
+// logger returns the worker's logger: debug lines to stderr with
+// SKIFF_TEST_LOG=1, else into a file whose tail the test prints when it
+// fails, so a failure in CI carries the worker's side of the story.
 func (e *env) logger() *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelDebug}
 	if os.Getenv("SKIFF_TEST_LOG") == "1" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
 	}
-	return slog.New(slog.DiscardHandler)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.logFile == nil {
+		f, err := os.CreateTemp("", "worker-log-*")
+		if err != nil {
+			return slog.New(slog.DiscardHandler)
+		}
+		e.logFile = f
+		e.t.Cleanup(func() {
+			if e.t.Failed() {
+				e.t.Logf("worker log (last lines of %s):\n%s", f.Name(), logtail.Lines(f.Name(), 150))
+			}
+			f.Close()
+			os.Remove(f.Name())
+		})
+	}
+	return slog.New(slog.NewTextHandler(e.logFile, opts))
 }
 
 // newBareEnv is newEnv without the worker.
@@ -162,7 +184,29 @@ func (e *env) waitFor(t testing.TB, what string, timeout time.Duration, cond fun
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := testcluster.WaitFor(ctx, cond); err != nil {
+		e.logPods(t)
 		t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+// logPods logs the phase and container states of every pod, for a
+// failure message that says where each pod got stuck.
+func (e *env) logPods(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	l, err := e.admin.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Logf("list pods: %v", err)
+		return
+	}
+	for _, p := range l.Items {
+		var cs []string
+		for _, c := range p.Status.ContainerStatuses {
+			cs = append(cs, fmt.Sprintf("%s restarts=%d state=%+v", c.Name, c.RestartCount, c.State))
+		}
+		t.Logf("pod %s: phase=%s deleting=%v podIP=%q conditions=%d containers=%v", p.Name, p.Status.Phase,
+			p.DeletionTimestamp != nil, p.Status.PodIP, len(p.Status.Conditions), cs)
 	}
 }
 

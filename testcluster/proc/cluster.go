@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/skiffhq/skiff/apiserver/auth"
+	"github.com/skiffhq/skiff/internal/childproc"
+	"github.com/skiffhq/skiff/internal/logtail"
 	"github.com/skiffhq/skiff/internal/netsim"
 )
 
@@ -208,15 +210,18 @@ func (c *Cluster) StartServer(i int, env ...string) error {
 	cmd.Env = append(append(os.Environ(), c.opts.Env...), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Servers die with the test process, even when it is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	exited, err := childproc.StartDying(cmd)
+	if err != nil {
 		logf.Close()
 		return fmt.Errorf("start %s: %w", Name(i), err)
 	}
 	p := &process{cmd: cmd, log: logf, exited: make(chan struct{})}
 	c.procs[i] = p
 	go func() {
-		p.err = cmd.Wait()
+		<-exited
+		if !cmd.ProcessState.Success() {
+			p.err = &exec.ExitError{ProcessState: cmd.ProcessState}
+		}
 		logf.Close()
 		c.mu.Lock()
 		if c.procs[i] == p {
@@ -316,17 +321,7 @@ func (c *Cluster) Close() error {
 }
 
 // LogTail returns the last n lines of server i's log.
-func (c *Cluster) LogTail(i, n int) string {
-	b, err := os.ReadFile(c.LogPath(i))
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func (c *Cluster) LogTail(i, n int) string { return logtail.Lines(c.LogPath(i), n) }
 
 // HTTPClient returns a client that trusts the cluster CA, which exists
 // once a server has become ready. Requests should carry their own
