@@ -219,16 +219,7 @@ func raftstoreConfig(cfg config.Server, log *slog.Logger) raftstore.Config {
 		BindAddr: cfg.RaftAddr,
 		DataDir:  cfg.DataDir,
 		Logger:   log,
-		Tuning: raftstore.Tuning{
-			HeartbeatTimeout:   cfg.Raft.HeartbeatTimeout,
-			ElectionTimeout:    cfg.Raft.ElectionTimeout,
-			LeaderLeaseTimeout: cfg.Raft.LeaderLeaseTimeout,
-			CommitTimeout:      cfg.Raft.CommitTimeout,
-			SnapshotThreshold:  cfg.Raft.SnapshotThreshold,
-			SnapshotInterval:   cfg.Raft.SnapshotInterval,
-			TrailingLogs:       cfg.Raft.TrailingLogs,
-			WatchLogSize:       cfg.Raft.WatchLogSize,
-		},
+		Tuning:   raftstore.Tuning(cfg.Raft),
 	}
 }
 

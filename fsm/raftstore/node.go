@@ -17,20 +17,11 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
 	"github.com/skiffhq/skiff/fsm"
+	"github.com/skiffhq/skiff/internal/raftdefaults"
 )
 
 // Tuning holds Raft's timing and log-compaction settings.
-type Tuning struct {
-	HeartbeatTimeout   time.Duration
-	ElectionTimeout    time.Duration
-	LeaderLeaseTimeout time.Duration
-	CommitTimeout      time.Duration
-	SnapshotThreshold  uint64
-	SnapshotInterval   time.Duration
-	TrailingLogs       uint64
-	// WatchLogSize is the number of events kept for watches.
-	WatchLogSize int
-}
+type Tuning = raftdefaults.Tuning
 
 // Forwarder carries requests from a follower to the leader. The server
 // package implements it over the servers' internal HTTP API.
@@ -106,19 +97,8 @@ type Node struct {
 }
 
 // DefaultTuning returns the settings measured on loopback and a 2-core
-// machine (see docs/benchmarks.md).
-func DefaultTuning() Tuning {
-	return Tuning{
-		HeartbeatTimeout:   300 * time.Millisecond,
-		ElectionTimeout:    300 * time.Millisecond,
-		LeaderLeaseTimeout: 150 * time.Millisecond,
-		CommitTimeout:      10 * time.Millisecond,
-		SnapshotThreshold:  8192,
-		SnapshotInterval:   30 * time.Second,
-		TrailingLogs:       10240,
-		WatchLogSize:       fsm.DefaultWatchLogSize,
-	}
-}
+// machine (see docs/benchmarks.md); Open fills zero knobs from it.
+func DefaultTuning() Tuning { return raftdefaults.Get() }
 
 // Open opens (or creates) the replica's on-disk state and starts Raft. A
 // node without existing state stays idle until Bootstrap is called or a
