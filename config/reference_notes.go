@@ -47,8 +47,8 @@ var workerNotes = map[string]string{
 		"netns/, cni-ipam/, cni/ (by default) and images/ (OCI archives imported at start).",
 	"join": "Required: at least one server's gossip address. The worker learns the API servers " +
 		"from gossip and fails over between them.",
-	"token": "Required; at least 16 characters. It encrypts the worker's gossip at every start; the " +
-		"first start also trades it for a node credential kept in data_dir (credentials.json). Prefer SKIFF_TOKEN.",
+	"token": "Required; at least 16 characters. The first start trades it for a node credential " +
+		"kept in data_dir (credentials.json); gossip needs it at every start. Prefer SKIFF_TOKEN.",
 	"ca_file": "Must exist when set. Without it the first registration trusts the server named by " +
 		"token-encrypted gossip once and pins the CA it answers with.",
 	"containerd_socket": "The worker keeps its containers in containerd's namespace \"skiff\".",
