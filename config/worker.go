@@ -95,7 +95,7 @@ func workerFields() []field[Worker] {
 		{"name", "node name, unique in the cluster (default: the host name)", func(w *Worker) any { return &w.Name }},
 		{"data_dir", "data directory (default: " + DefaultDataRoot + "/<name>)", func(w *Worker) any { return &w.DataDir }},
 		{"join", "gossip addresses of servers, host:port (repeat or comma-separate)", func(w *Worker) any { return &w.Join }},
-		{"token", "the cluster token, presented once to register", func(w *Worker) any { return &w.Token }},
+		{"token", "the cluster token: encrypts gossip and registers the node once", func(w *Worker) any { return &w.Token }},
 		{"ca_file", "cluster CA certificate (PEM) to verify servers with at first registration", func(w *Worker) any { return &w.CAFile }},
 		{"containerd_socket", "containerd's socket", func(w *Worker) any { return &w.ContainerdSocket }},
 		{"address", "the node's InternalIP (default: the gossip address)", func(w *Worker) any { return &w.Address }},
