@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -42,6 +43,8 @@ type env struct {
 	dataDir string
 	bridge  string
 	podCIDR string // random, so a bridge a crashed run left cannot clash
+	// gossipAddr is the worker's, kept across restarts.
+	gossipAddr string
 
 	mu      sync.Mutex
 	logFile *os.File
@@ -89,17 +92,42 @@ func (e *env) logger() *slog.Logger {
 }
 
 // newBareEnv is newEnv without the worker.
-func newBareEnv(t testing.TB) *env {
+func newBareEnv(t testing.TB) *env { return newBareEnvWith(t, testcluster.Options{}) }
+
+// newBareEnvWith is newBareEnv on a cluster started with opts.
+func newBareEnvWith(t testing.TB, opts testcluster.Options) *env {
 	t.Helper()
 	worktest.RequireCNI(t)
 	d, client := worktest.Containerd(t, images)
-	c := testcluster.Start(t, testcluster.Options{})
+	c := testcluster.Start(t, opts)
 	admin, err := kubernetes.NewForConfig(c.RestConfig(0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &env{t: t, c: c, d: d, ctrd: client, admin: admin, dataDir: t.TempDir(), bridge: worktest.Bridge(t),
-		podCIDR: fmt.Sprintf("10.252.%d.0/24", 1+mrand.IntN(250))}
+		podCIDR: fmt.Sprintf("10.252.%d.0/24", 1+mrand.IntN(250)), gossipAddr: freeGossipAddr(t)}
+}
+
+// freeGossipAddr returns a loopback address whose port is free for both
+// TCP and UDP, so that a restarted worker comes back on the address it
+// had, as a configured one does (a new address for a name gossip still
+// holds alive is a conflict until the old one is declared dead).
+func freeGossipAddr(t testing.TB) string {
+	for range 20 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		u, err := net.ListenPacket("udp", addr)
+		l.Close()
+		if err == nil {
+			u.Close()
+			return addr
+		}
+	}
+	t.Fatal("no port free for both TCP and UDP")
+	return ""
 }
 
 // startWorker starts a worker named w1 on the env's data directory; a
@@ -111,7 +139,7 @@ func (e *env) startWorker(t testing.TB) {
 	cfg.Join = []string{e.c.Config(0).GossipAddr}
 	cfg.Token = e.c.Token()
 	cfg.ContainerdSocket = e.d.Address
-	cfg.GossipAddr = "127.0.0.1:0"
+	cfg.GossipAddr = e.gossipAddr
 	cfg.ListenAddr = "127.0.0.1:0"
 	cfg.CNIConfDir = filepath.Join(e.dataDir, "cni")
 	cfg.CNIBridge = e.bridge

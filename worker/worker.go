@@ -122,10 +122,12 @@ func (w *Worker) Run(ctx context.Context) error {
 		return err
 	}
 	w.gossip = a
-	defer func() {
-		a.Leave(time.Second)
-		a.Shutdown()
-	}()
+	// A stopping worker does not leave gossip (as Nomad clients do not by
+	// default): to the cluster a stop looks like a failure, detected only
+	// after memberlist's suspicion timeout (about 5 s), so a restart or
+	// an upgrade that is back within it keeps its pods where they are. A
+	// worker that is going away for good is drained and its Node deleted.
+	defer a.Shutdown()
 	cred, err := w.credentials(ctx)
 	if err != nil {
 		return err
