@@ -56,6 +56,14 @@ func main() {
 		host, _ := os.Hostname()
 		http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "hello from %s", host) })
 		http.HandleFunc("/env/{name}", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, os.Getenv(r.PathValue("name"))) })
+		http.HandleFunc("/file", func(w http.ResponseWriter, r *http.Request) {
+			b, err := os.ReadFile(r.URL.Query().Get("path"))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusNotFound)
+				return
+			}
+			w.Write(b)
+		})
 		http.HandleFunc("/ready", func(w http.ResponseWriter, r *http.Request) {
 			if time.Since(start) < dur("READY_AFTER") {
 				w.WriteHeader(http.StatusServiceUnavailable)
