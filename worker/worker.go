@@ -54,7 +54,9 @@ type Worker struct {
 	rt   Runtime
 	svcs []Service
 	log  *slog.Logger
-	node nodeSpec
+	// gossipLog is for the gossip agent, which names its own component.
+	gossipLog *slog.Logger
+	node      nodeSpec
 
 	// Set by Run before anything else uses them.
 	gossip  *gossip.Agent
@@ -96,11 +98,12 @@ func New(cfg Config) (*Worker, error) {
 	_, portStr, _ := net.SplitHostPort(cfg.Worker.ListenAddr)
 	port, _ := strconv.Atoi(portStr)
 	return &Worker{
-		cfg:  cfg.Worker,
-		rt:   cfg.Runtime,
-		svcs: cfg.Services,
-		log:  log.With("component", "worker", "node", cfg.Worker.Name),
-		node: nodeSpec{cfg: cfg.Worker, machine: m, hostname: host, port: int32(port)},
+		cfg:       cfg.Worker,
+		rt:        cfg.Runtime,
+		svcs:      cfg.Services,
+		log:       log.With("component", "worker", "node", cfg.Worker.Name),
+		gossipLog: log.With("node", cfg.Worker.Name),
+		node:      nodeSpec{cfg: cfg.Worker, machine: m, hostname: host, port: int32(port)},
 
 		healthChanged: make(chan struct{}, 1),
 		probeHTTP:     newProbeClient(),
@@ -117,7 +120,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := os.MkdirAll(w.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
-	a, err := startGossip(ctx, w.cfg.Name, w.cfg.GossipAddr, w.cfg.Token, w.cfg.Join, w.log)
+	a, err := startGossip(ctx, w.cfg.Name, w.cfg.GossipAddr, w.cfg.Token, w.cfg.Join, w.gossipLog)
 	if err != nil {
 		return err
 	}
