@@ -49,6 +49,9 @@ var workerNotes = map[string]string{
 		"from gossip and fails over between them.",
 	"token": "Required; at least 16 characters. The first start trades it for a node credential " +
 		"kept in data_dir (credentials.json); gossip needs it at every start. Prefer SKIFF_TOKEN.",
+	"accepted_tokens": "Each at least 16 characters, none repeated and none equal to token. Gossip " +
+		"encrypted with any of them is accepted; only token's key is sent. See \"Rotating the cluster token with workers\" " +
+		"in docs/operations-workers.md.",
 	"ca_file": "Must exist when set. Without it the first registration trusts the server named by " +
 		"token-encrypted gossip once and pins the CA it answers with.",
 	"containerd_socket": "The worker keeps its containers in containerd's namespace \"skiff\".",

@@ -15,6 +15,7 @@ type Worker struct {
 	DataDir          string            // "data_dir": credentials, pod files, logs, images/.
 	Join             []string          // "join": gossip seed addresses of servers, host:port.
 	Token            string            // "token": the cluster token, traded once for a node credential.
+	AcceptedTokens   []string          // "accepted_tokens": more tokens whose gossip is accepted, never sent, while rotating.
 	CAFile           string            // "ca_file": optional cluster CA; without it the first registration trusts the server gossip names.
 	ContainerdSocket string            // "containerd_socket": containerd's gRPC socket.
 	Address          string            // "address": the node's InternalIP; empty means the gossip bind address or the first non-loopback address.
@@ -96,6 +97,8 @@ func workerFields() []field[Worker] {
 		{"data_dir", "data directory (default: " + DefaultDataRoot + "/<name>)", func(w *Worker) any { return &w.DataDir }},
 		{"join", "gossip addresses of servers, host:port (repeat or comma-separate)", func(w *Worker) any { return &w.Join }},
 		{"token", "the cluster token: encrypts gossip and registers the node once", func(w *Worker) any { return &w.Token }},
+		{"accepted_tokens", "further cluster tokens whose gossip is accepted but never sent, while rotating the token (repeat or comma-separate)",
+			func(w *Worker) any { return &w.AcceptedTokens }},
 		{"ca_file", "cluster CA certificate (PEM) to verify servers with at first registration", func(w *Worker) any { return &w.CAFile }},
 		{"containerd_socket", "containerd's socket", func(w *Worker) any { return &w.ContainerdSocket }},
 		{"address", "the node's InternalIP (default: the gossip address)", func(w *Worker) any { return &w.Address }},

@@ -62,6 +62,7 @@ func (w Worker) validate(lookup lookupFunc) error {
 	case len(w.Token) < MinTokenLen:
 		add("token must be at least %d characters, got %d", MinTokenLen, len(w.Token))
 	}
+	errs = append(errs, validateAcceptedTokens(w.Token, w.AcceptedTokens)...)
 	if w.CAFile != "" {
 		if _, err := os.Stat(w.CAFile); err != nil {
 			add("ca_file: %w", err)

@@ -120,7 +120,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := os.MkdirAll(w.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
-	a, err := startGossip(ctx, w.cfg.Name, w.cfg.GossipAddr, w.cfg.Token, w.cfg.Join, w.gossipLog)
+	a, err := startGossip(ctx, w.cfg.Name, w.cfg.GossipAddr, w.cfg.Token, w.cfg.AcceptedTokens, w.cfg.Join, w.gossipLog)
 	if err != nil {
 		return err
 	}
