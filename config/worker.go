@@ -31,6 +31,7 @@ type Worker struct {
 	PodCIDR          netip.Prefix      // "pod_cidr": the cluster pod CIDR (the servers' pod_cidr): pod routes and masquerade.
 	ClusterDNS       netip.Addr        // "cluster_dns": the resolver pods get (the servers' cluster_dns, the kube-dns ClusterIP).
 	ClusterDomain    string            // "cluster_domain": the cluster's DNS domain (the servers' cluster_domain).
+	ResolvConf       string            // "resolv_conf": the node's resolver file: pods with dnsPolicy Default, search domains, DNS forwarding.
 	LeaseRenew       time.Duration     // "lease_renew": how often the node Lease is renewed.
 	StatusInterval   time.Duration     // "status_interval": how often node status is re-checked (written only when it changes).
 	LogMaxSize       uint64            // "log_max_size": bytes per container log file before rotation.
@@ -74,6 +75,7 @@ func DefaultWorker() Worker {
 		PodCIDR:          DefaultNetwork().PodCIDR,
 		ClusterDNS:       DefaultNetwork().ClusterDNS,
 		ClusterDomain:    DefaultNetwork().ClusterDomain,
+		ResolvConf:       "/etc/resolv.conf",
 		LeaseRenew:       2 * time.Second,
 		StatusInterval:   10 * time.Second,
 		LogMaxSize:       10 << 20,
@@ -117,6 +119,7 @@ func workerFields() []field[Worker] {
 		{"pod_cidr", "the cluster pod CIDR, as the servers' pod_cidr", func(w *Worker) any { return &w.PodCIDR }},
 		{"cluster_dns", "the nameserver pods get, as the servers' cluster_dns", func(w *Worker) any { return &w.ClusterDNS }},
 		{"cluster_domain", "the cluster's DNS domain, as the servers' cluster_domain", func(w *Worker) any { return &w.ClusterDomain }},
+		{"resolv_conf", "the node's resolver configuration for pods and DNS forwarding", func(w *Worker) any { return &w.ResolvConf }},
 		{"lease_renew", "interval between node Lease renewals", func(w *Worker) any { return &w.LeaseRenew }},
 		{"status_interval", "interval between node status checks", func(w *Worker) any { return &w.StatusInterval }},
 		{"log_max_size", "bytes of a container log file before it is rotated", func(w *Worker) any { return &w.LogMaxSize }},

@@ -133,6 +133,9 @@ func (w Worker) validate(lookup lookupFunc) error {
 	if err := checkDomain(w.ClusterDomain); err != nil {
 		add("cluster_domain %q: %w", w.ClusterDomain, err)
 	}
+	if w.ResolvConf == "" {
+		add("resolv_conf is required (the node's resolver file, usually /etc/resolv.conf)")
+	}
 	for _, d := range []struct {
 		key string
 		d   time.Duration

@@ -39,6 +39,7 @@ cni_bin_dir: /opt/cni/bin
 cni_conf_dir: /etc/cni/net.d
 cluster_dns: 10.100.0.53
 cluster_domain: k8s.example
+resolv_conf: /run/systemd/resolve/resolv.conf
 lease_renew: 1s
 status_interval: 5s
 log_max_size: 65536
@@ -54,6 +55,7 @@ log_level: debug
 				w.InsecureRegs = []string{"127.0.0.1:5000", "registry.test"}
 				w.CNIBinDir, w.CNIConfDir = "/opt/cni/bin", "/etc/cni/net.d"
 				w.ClusterDNS, w.ClusterDomain = netip.MustParseAddr("10.100.0.53"), "k8s.example"
+				w.ResolvConf = "/run/systemd/resolve/resolv.conf"
 				w.LeaseRenew, w.StatusInterval = time.Second, 5*time.Second
 				w.LogMaxSize, w.LogLevel = 65536, "debug"
 			},

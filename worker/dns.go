@@ -20,10 +20,6 @@ import (
 	"github.com/skiffhq/skiff/config"
 )
 
-// hostResolvConf is the node's resolver configuration: what pods with
-// dnsPolicy Default get, and where the node's DNS server forwards.
-const hostResolvConf = "/etc/resolv.conf"
-
 // errNotSynced is the Service lister's answer before its first list.
 var errNotSynced = errors.New("the Service cache has not synced yet")
 
@@ -50,8 +46,8 @@ func podHostname(pod *corev1.Pod, domain string) (hostname, fqdn string) {
 }
 
 // sandboxDNS fills in the sandbox's host name, FQDN and resolv.conf
-// (clusterdns.ResolvConf over the node's /etc/resolv.conf, honouring
-// dnsPolicy and dnsConfig). With spec.setHostnameAsFQDN the FQDN is
+// (clusterdns.ResolvConf over the node's resolv_conf, honouring dnsPolicy
+// and dnsConfig). With spec.setHostnameAsFQDN the FQDN is
 // the host name, as in Kubernetes.
 func (w *Worker) sandboxDNS(pod *corev1.Pod, cfg *SandboxConfig) error {
 	cfg.Hostname, cfg.FQDN = podHostname(pod, w.cfg.ClusterDomain)
@@ -61,9 +57,9 @@ func (w *Worker) sandboxDNS(pod *corev1.Pod, cfg *SandboxConfig) error {
 		}
 		cfg.Hostname = cfg.FQDN
 	}
-	host, err := os.ReadFile(hostResolvConf)
+	host, err := os.ReadFile(w.cfg.ResolvConf)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("read the node's %s: %w", hostResolvConf, err)
+		return fmt.Errorf("resolv_conf: %w", err)
 	}
 	var servers []string
 	if w.cfg.ClusterDNS.IsValid() {
@@ -95,7 +91,7 @@ func (m *podManager) serviceEnv(pod *corev1.Pod) ([]corev1.EnvVar, error) {
 // node Service: it waits for the node's pod CIDR, then answers on port 53
 // of the CIDR's gateway (clusterdns.NodeAddr), where the kube-dns
 // Service's endpoint for this node points, and forwards other names to
-// the resolvers of the node's /etc/resolv.conf.
+// the nameservers of the node's resolv_conf.
 func ClusterDNSService(cfg config.Worker, log *slog.Logger) Service {
 	return Service{Name: "cluster-dns", Run: func(ctx context.Context, client kubernetes.Interface, node NodeInfo) error {
 		var cidr string
@@ -116,7 +112,7 @@ func ClusterDNSService(cfg config.Worker, log *slog.Logger) Service {
 		}
 		ds, err := clusterdns.New(clusterdns.Config{
 			Client: client, Addr: net.JoinHostPort(addr.String(), strconv.Itoa(clusterdns.Port)), FreeBind: true,
-			Domain: cfg.ClusterDomain, ResolvConf: hostResolvConf, Log: log,
+			Domain: cfg.ClusterDomain, ResolvConf: cfg.ResolvConf, Log: log,
 		})
 		if err != nil {
 			return err

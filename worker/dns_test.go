@@ -2,6 +2,8 @@ package worker
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -36,11 +38,18 @@ func TestPodHostname(t *testing.T) {
 }
 
 // TestSandboxDNS checks what the worker hands the runtime for a pod's
-// sandbox: the cluster resolver with Kubernetes' search path by default,
-// dnsConfig merged, the FQDN as host name when asked, and a clear error
-// for dnsPolicy None without dnsConfig.
+// sandbox, over a node resolv_conf of the test's: the cluster resolver
+// with Kubernetes' search path (the node's searches after it) by
+// default, the node's file with Default, dnsConfig merged, the FQDN as
+// host name when asked, and a clear error for dnsPolicy None without
+// dnsConfig.
 func TestSandboxDNS(t *testing.T) {
+	hostFile := filepath.Join(t.TempDir(), "resolv.conf")
+	if err := os.WriteFile(hostFile, []byte("nameserver 192.0.2.1\nsearch corp.example\noptions edns0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	yes := true
+	const search = "search default.svc.cluster.local svc.cluster.local cluster.local corp.example\n"
 	tests := []struct {
 		name                string
 		edit                func(*corev1.Pod)
@@ -48,12 +57,15 @@ func TestSandboxDNS(t *testing.T) {
 		wantResolv, wantErr string
 	}{
 		{name: "ClusterFirst", edit: func(*corev1.Pod) {}, wantHost: "p",
-			wantResolv: "nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local"},
+			wantResolv: "nameserver 10.96.0.10\n" + search + "options ndots:5\n"},
+		{name: "Default", edit: func(p *corev1.Pod) { p.Spec.DNSPolicy = corev1.DNSDefault }, wantHost: "p",
+			wantResolv: "nameserver 192.0.2.1\nsearch corp.example\noptions edns0\n"},
 		{name: "dnsConfig merged", edit: func(p *corev1.Pod) {
 			two := "2"
-			p.Spec.DNSConfig = &corev1.PodDNSConfig{Nameservers: []string{"192.0.2.53"}, Searches: []string{"corp.example"},
+			p.Spec.DNSConfig = &corev1.PodDNSConfig{Nameservers: []string{"192.0.2.53"}, Searches: []string{"x.example"},
 				Options: []corev1.PodDNSConfigOption{{Name: "ndots", Value: &two}}}
-		}, wantHost: "p", wantResolv: "nameserver 10.96.0.10\nnameserver 192.0.2.53\nsearch default.svc.cluster.local svc.cluster.local cluster.local"},
+		}, wantHost: "p", wantResolv: "nameserver 10.96.0.10\nnameserver 192.0.2.53\n" +
+			"search default.svc.cluster.local svc.cluster.local cluster.local corp.example x.example\noptions ndots:2\n"},
 		{name: "None", edit: func(p *corev1.Pod) {
 			p.Spec.DNSPolicy = corev1.DNSNone
 			p.Spec.DNSConfig = &corev1.PodDNSConfig{Nameservers: []string{"192.0.2.53"}}
@@ -62,11 +74,12 @@ func TestSandboxDNS(t *testing.T) {
 		{name: "setHostnameAsFQDN", edit: func(p *corev1.Pod) {
 			p.Spec.Hostname, p.Spec.Subdomain, p.Spec.SetHostnameAsFQDN = "h", "s", &yes
 		}, wantHost: "h.s.default.svc.cluster.local", wantFQDN: "h.s.default.svc.cluster.local",
-			wantResolv: "nameserver 10.96.0.10\n"},
+			wantResolv: "nameserver 10.96.0.10\n" + search + "options ndots:5\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			pw, _, _ := newTestPodWorker(t, testPod(corev1.RestartPolicyAlways))
+			pw.m.w.cfg.ResolvConf = hostFile
 			pod := testPod(corev1.RestartPolicyAlways)
 			tt.edit(pod)
 			cfg := sandboxConfig(pod)
@@ -83,9 +96,8 @@ func TestSandboxDNS(t *testing.T) {
 			if cfg.Hostname != tt.wantHost || cfg.FQDN != tt.wantFQDN {
 				t.Errorf("hostname %q, FQDN %q; want %q, %q", cfg.Hostname, cfg.FQDN, tt.wantHost, tt.wantFQDN)
 			}
-			// The node's own search domains may follow: compare the start.
-			if !strings.HasPrefix(cfg.ResolvConf, tt.wantResolv) {
-				t.Errorf("resolv.conf:\n%s\nwant it to start with:\n%s", cfg.ResolvConf, tt.wantResolv)
+			if cfg.ResolvConf != tt.wantResolv {
+				t.Errorf("resolv.conf:\n%s\nwant:\n%s", cfg.ResolvConf, tt.wantResolv)
 			}
 		})
 	}
