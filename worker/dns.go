@@ -23,9 +23,13 @@ import (
 // errNotSynced is the Service lister's answer before its first list.
 var errNotSynced = errors.New("the Service cache has not synced yet")
 
-// maxHostname is the longest host name the kernel's UTS namespace and
-// a DNS label take.
-const maxHostname = 63
+// maxHostname is the longest host name the kubelet derives from a pod
+// (a DNS label); maxUTSName is the longest the kernel takes, which an
+// FQDN used as host name must fit.
+const (
+	maxHostname = 63
+	maxUTSName  = 64
+)
 
 // podHostname returns the pod's host name and, when it has a
 // spec.subdomain, its FQDN, as the kubelet does: spec.hostname or the
@@ -52,8 +56,8 @@ func podHostname(pod *corev1.Pod, domain string) (hostname, fqdn string) {
 func (w *Worker) sandboxDNS(pod *corev1.Pod, cfg *SandboxConfig) error {
 	cfg.Hostname, cfg.FQDN = podHostname(pod, w.cfg.ClusterDomain)
 	if cfg.FQDN != "" && pod.Spec.SetHostnameAsFQDN != nil && *pod.Spec.SetHostnameAsFQDN {
-		if len(cfg.FQDN) > 64 {
-			return fmt.Errorf("spec.setHostnameAsFQDN: the FQDN %q is longer than 64 characters", cfg.FQDN)
+		if len(cfg.FQDN) > maxUTSName {
+			return fmt.Errorf("spec.setHostnameAsFQDN: the FQDN %q is longer than %d characters", cfg.FQDN, maxUTSName)
 		}
 		cfg.Hostname = cfg.FQDN
 	}

@@ -71,6 +71,9 @@ func TestSandboxDNS(t *testing.T) {
 			p.Spec.DNSConfig = &corev1.PodDNSConfig{Nameservers: []string{"192.0.2.53"}}
 		}, wantHost: "p", wantResolv: "nameserver 192.0.2.53\n"},
 		{name: "None without dnsConfig", edit: func(p *corev1.Pod) { p.Spec.DNSPolicy = corev1.DNSNone }, wantErr: "spec.dnsConfig is required"},
+		{name: "setHostnameAsFQDN too long", edit: func(p *corev1.Pod) {
+			p.Spec.Hostname, p.Spec.Subdomain, p.Spec.SetHostnameAsFQDN = strings.Repeat("h", 40), "s", &yes
+		}, wantErr: "longer than 64 characters"},
 		{name: "setHostnameAsFQDN", edit: func(p *corev1.Pod) {
 			p.Spec.Hostname, p.Spec.Subdomain, p.Spec.SetHostnameAsFQDN = "h", "s", &yes
 		}, wantHost: "h.s.default.svc.cluster.local", wantFQDN: "h.s.default.svc.cluster.local",

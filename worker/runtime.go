@@ -83,7 +83,8 @@ type SandboxConfig struct {
 	PodUID, PodName, Namespace string
 	HostPorts                  []HostPort
 	// Hostname is the containers' host name (spec.hostname or the pod's
-	// name, at most 63 characters); "" means PodName.
+	// name, at most 63 characters; the FQDN with setHostnameAsFQDN); ""
+	// means PodName.
 	Hostname string
 	// FQDN is <hostname>.<subdomain>.<ns>.svc.<domain> when the pod has a
 	// spec.subdomain, else "". The pod's /etc/hosts maps its IP to it
