@@ -47,7 +47,8 @@ func mustNS(t testing.TB) *netns.NS {
 // the ClusterIP to its own node's endpoint only (internalTrafficPolicy
 // Local: node-b's endpoint, which nothing answers, never gets a query);
 // and the node's DNS server, listening on the gateway, answers a pod in
-// another namespace the test makes, over UDP and TCP.
+// another namespace the test makes, and the node itself, over UDP and
+// TCP.
 func TestClusterIPReachesNodeDNS(t *testing.T) {
 	requireNetns(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -83,6 +84,11 @@ func TestClusterIPReachesNodeDNS(t *testing.T) {
 	if err := pod.DefaultRoute(gw); err != nil {
 		t.Fatal(err)
 	}
+	// Like a real node, the node routes unknown destinations (a ClusterIP
+	// before DNAT) somewhere: here into the test's pod namespace.
+	if err := node.DefaultRoute(netip.MustParseAddr("198.18.7.2")); err != nil {
+		t.Fatal(err)
+	}
 
 	px, err := netproxy.New(netproxy.Config{Client: cs, NodeName: "node-a", PodCIDR: netip.MustParsePrefix("198.18.0.0/16"), NetNS: node.Path()})
 	if err != nil {
@@ -108,9 +114,9 @@ func TestClusterIPReachesNodeDNS(t *testing.T) {
 	})
 
 	server := netip.AddrPortFrom(clusterDNS, 53).String()
-	query := func(network, name string) (string, error) {
+	query := func(from *netns.NS, network, name string) (string, error) {
 		var resp *dns.Msg
-		err := pod.Do(func() (err error) {
+		err := from.Do(func() (err error) {
 			c := &dns.Client{Net: network, Timeout: time.Second}
 			resp, _, err = c.Exchange(new(dns.Msg).SetQuestion(name, dns.TypeA), server)
 			return err
@@ -130,22 +136,26 @@ func TestClusterIPReachesNodeDNS(t *testing.T) {
 	// The first answer waits for the leader's Service and slice and for
 	// netproxy's first sync.
 	err = testcluster.WaitFor(ctx, func() bool {
-		_, err := query("udp", "web.default.svc.cluster.local.")
+		_, err := query(pod, "udp", "web.default.svc.cluster.local.")
 		return err == nil
 	})
 	if err != nil {
 		t.Fatalf("no answer through %s: %v", server, err)
 	}
-	// Then every query is answered: none goes to node-b's endpoint.
+	// Then every query is answered, from the pod and from the node itself
+	// (host-network clients): none goes to node-b's endpoint.
 	for i := range 20 {
-		for _, network := range []string{"udp", "tcp"} {
-			for name, want := range map[string]string{
-				"web.default.svc.cluster.local.":          web.Spec.ClusterIP,
-				"kube-dns.kube-system.svc.cluster.local.": clusterDNS.String(),
-			} {
-				got, err := query(network, name)
-				if err != nil || got != want {
-					t.Fatalf("query %d over %s for %s: %q, %v; want %s", i, network, name, got, err, want)
+		for _, from := range []*netns.NS{pod, node} {
+			for _, network := range []string{"udp", "tcp"} {
+				for name, want := range map[string]string{
+					"web.default.svc.cluster.local.":          web.Spec.ClusterIP,
+					"kube-dns.kube-system.svc.cluster.local.": clusterDNS.String(),
+				} {
+					got, err := query(from, network, name)
+					if err != nil || got != want {
+						t.Fatalf("query %d from the %s over %s for %s: %q, %v; want %s",
+							i, map[bool]string{true: "pod", false: "node"}[from == pod], network, name, got, err, want)
+					}
 				}
 			}
 		}
