@@ -35,8 +35,9 @@ var serverNotes = map[string]string{
 		"Workers need the same value in their own pod_cidr.",
 	"node_cidr_mask": "Longer than pod_cidr's prefix, at most /30 (IPv4) or /126 (IPv6), " +
 		"and splitting pod_cidr into at most 2^24 node CIDRs.",
-	"service_cidr":   "Host bits must be zero; must not overlap pod_cidr.",
-	"cluster_dns":    "Not the network address of service_cidr.",
+	"service_cidr": "Host bits must be zero; must not overlap pod_cidr.",
+	"cluster_dns": "Not the network address of service_cidr. The leader keeps the Service " +
+		"kube-system/kube-dns at this ClusterIP; workers need the same value in their own cluster_dns.",
 	"cluster_domain": "Lowercase letters, digits and '-' in dot-separated labels of 1-63 characters.",
 }
 
@@ -70,6 +71,12 @@ var workerNotes = map[string]string{
 	"cni_bridge":          "1-15 letters, digits, '-' or '_'. Its address is the first of the Node's pod CIDR.",
 	"pod_cidr": "Must equal the servers' pod_cidr: routes to other nodes' pod CIDRs and the masquerading " +
 		"of traffic leaving the cluster use it.",
+	"cluster_dns": "A specific IP address; must equal the servers' cluster_dns, the ClusterIP of " +
+		"kube-system/kube-dns, which netproxy sends to this node's own DNS server (docs/networking.md).",
+	"cluster_domain": "Lowercase letters, digits and '-' in dot-separated labels of 1-63 characters; " +
+		"must equal the servers' cluster_domain.",
+	"resolv_conf": "Read at each pod's start and when the DNS server starts. Use " +
+		"/run/systemd/resolve/resolv.conf with systemd-resolved: pods cannot reach 127.0.0.53.",
 	"lease_renew": "From 100ms to 20s: the node lifecycle controller treats a Lease that has not been " +
 		"renewed for 5s as a dead node.",
 	"status_interval": "At least 100ms. Status is written only when it changes.",

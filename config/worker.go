@@ -30,6 +30,9 @@ type Worker struct {
 	CNIConfDir       string            // "cni_conf_dir": where the worker writes its CNI conflist.
 	CNIBridge        string            // "cni_bridge": the Linux bridge pods attach to.
 	PodCIDR          netip.Prefix      // "pod_cidr": the cluster pod CIDR (the servers' pod_cidr): pod routes and masquerade.
+	ClusterDNS       netip.Addr        // "cluster_dns": the resolver pods get (the servers' cluster_dns, the kube-dns ClusterIP).
+	ClusterDomain    string            // "cluster_domain": the cluster's DNS domain (the servers' cluster_domain).
+	ResolvConf       string            // "resolv_conf": the node's resolver file: pods with dnsPolicy Default, search domains, DNS forwarding.
 	LeaseRenew       time.Duration     // "lease_renew": how often the node Lease is renewed.
 	StatusInterval   time.Duration     // "status_interval": how often node status is re-checked (written only when it changes).
 	LogMaxSize       uint64            // "log_max_size": bytes per container log file before rotation.
@@ -71,6 +74,9 @@ func DefaultWorker() Worker {
 		CNIBinDir:        DefaultCNIBinDir,
 		CNIBridge:        "skiff0",
 		PodCIDR:          DefaultNetwork().PodCIDR,
+		ClusterDNS:       DefaultNetwork().ClusterDNS,
+		ClusterDomain:    DefaultNetwork().ClusterDomain,
+		ResolvConf:       "/etc/resolv.conf",
 		LeaseRenew:       2 * time.Second,
 		StatusInterval:   10 * time.Second,
 		LogMaxSize:       10 << 20,
@@ -114,6 +120,9 @@ func workerFields() []field[Worker] {
 		{"cni_conf_dir", "directory of the worker's CNI conflist (default: <data_dir>/cni)", func(w *Worker) any { return &w.CNIConfDir }},
 		{"cni_bridge", "the Linux bridge pods attach to", func(w *Worker) any { return &w.CNIBridge }},
 		{"pod_cidr", "the cluster pod CIDR, as the servers' pod_cidr", func(w *Worker) any { return &w.PodCIDR }},
+		{"cluster_dns", "the nameserver pods get, as the servers' cluster_dns", func(w *Worker) any { return &w.ClusterDNS }},
+		{"cluster_domain", "the cluster's DNS domain, as the servers' cluster_domain", func(w *Worker) any { return &w.ClusterDomain }},
+		{"resolv_conf", "the node's resolver configuration for pods and DNS forwarding", func(w *Worker) any { return &w.ResolvConf }},
 		{"lease_renew", "interval between node Lease renewals", func(w *Worker) any { return &w.LeaseRenew }},
 		{"status_interval", "interval between node status checks", func(w *Worker) any { return &w.StatusInterval }},
 		{"log_max_size", "bytes of a container log file before it is rotated", func(w *Worker) any { return &w.LogMaxSize }},

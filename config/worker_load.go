@@ -128,6 +128,15 @@ func (w Worker) validate(lookup lookupFunc) error {
 	if !validIfName(w.CNIBridge) {
 		add("cni_bridge %q: use 1-15 letters, digits, '-' or '_'", w.CNIBridge)
 	}
+	if !w.ClusterDNS.IsValid() || w.ClusterDNS.IsUnspecified() {
+		add("cluster_dns is required: the servers' cluster_dns")
+	}
+	if err := checkDomain(w.ClusterDomain); err != nil {
+		add("cluster_domain %q: %w", w.ClusterDomain, err)
+	}
+	if w.ResolvConf == "" {
+		add("resolv_conf is required (the node's resolver file, usually /etc/resolv.conf)")
+	}
 	for _, d := range []struct {
 		key string
 		d   time.Duration

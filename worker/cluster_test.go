@@ -45,6 +45,9 @@ type env struct {
 	podCIDR string // random, so a bridge a crashed run left cannot clash
 	// gossipAddr is the worker's, kept across restarts.
 	gossipAddr string
+	// workerHook, when set, edits the worker's configuration before each
+	// start and returns the worker's node services.
+	workerHook func(*config.Worker) []worker.Service
 
 	mu      sync.Mutex
 	logFile *os.File
@@ -152,7 +155,11 @@ func (e *env) startWorker(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := worker.New(worker.Config{Worker: cfg, Runtime: rt, Log: log})
+	var svcs []worker.Service
+	if e.workerHook != nil {
+		svcs = e.workerHook(&cfg)
+	}
+	w, err := worker.New(worker.Config{Worker: cfg, Runtime: rt, Log: log, Services: svcs})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,8 +56,20 @@ func (pw *podWorker) containerConfig(ctx context.Context, pod *corev1.Pod, c *co
 func (pw *podWorker) env(ctx context.Context, pod *corev1.Pod, c *corev1.Container) ([]string, error) {
 	vals := map[string]string{}
 	var order []string
+	// The Services' variables come last and only where the container sets
+	// no variable of the name, but $(VAR) may refer to them, as in the
+	// kubelet: they are in vals from the start, not in order.
+	svcEnv, err := pw.m.serviceEnv(pod)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range svcEnv {
+		vals[e.Name] = e.Value
+	}
+	inOrder := map[string]bool{}
 	set := func(k, v string) {
-		if _, ok := vals[k]; !ok {
+		if !inOrder[k] {
+			inOrder[k] = true
 			order = append(order, k)
 		}
 		vals[k] = v
@@ -104,9 +116,15 @@ func (pw *podWorker) env(ctx context.Context, pod *corev1.Pod, c *corev1.Contain
 			set(e.Name, v)
 		}
 	}
-	out := make([]string, 0, len(order))
+	out := make([]string, 0, len(order)+len(svcEnv))
 	for _, k := range order {
 		out = append(out, k+"="+vals[k])
+	}
+	for _, e := range svcEnv {
+		if !inOrder[e.Name] {
+			inOrder[e.Name] = true
+			out = append(out, e.Name+"="+e.Value)
+		}
 	}
 	return out, nil
 }

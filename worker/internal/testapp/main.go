@@ -4,18 +4,25 @@
 //	PORT         serve HTTP here: / answers "hello from $HOSTNAME",
 //	             /env/NAME answers $NAME, /ready answers 200 once
 //	             READY_AFTER has passed and 503 before, /healthz answers
-//	             200 until HEALTHY_FOR has passed and 500 after
+//	             200 until HEALTHY_FOR has passed and 500 after,
+//	             /resolve/NAME answers NAME's addresses from the pod's
+//	             resolver (/etc/resolv.conf), one a line, or 404 with the
+//	             error, /file?path=P answers the file P
 //	EXIT_AFTER   exit after this duration with EXIT_CODE (default 1)
 //	TERM_DELAY   on SIGTERM, log "got SIGTERM" and exit 0 after this delay
 //	LOG_LINES    print this many numbered lines at start
 package main
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -63,6 +70,17 @@ func main() {
 				return
 			}
 			w.Write(b)
+		})
+		http.HandleFunc("/resolve/{name}", func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+			defer cancel()
+			addrs, err := net.DefaultResolver.LookupHost(ctx, r.PathValue("name"))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusNotFound)
+				return
+			}
+			slices.Sort(addrs)
+			fmt.Fprint(w, strings.Join(addrs, "\n"))
 		})
 		http.HandleFunc("/ready", func(w http.ResponseWriter, r *http.Request) {
 			if time.Since(start) < dur("READY_AFTER") {
