@@ -92,6 +92,8 @@ type statsCollector struct {
 	// readContainers samples the containers; nil when the runtime cannot.
 	readContainers func(ctx context.Context) ([]ContainerUsage, error)
 	now            func() time.Time
+	// wait pauses between two samples; a timer outside tests.
+	wait func(ctx context.Context, d time.Duration) error
 
 	mu   sync.Mutex
 	prev *sample
@@ -109,12 +111,8 @@ func (c *statsCollector) collect(ctx context.Context) (prev, cur *sample, err er
 	}
 	prev = c.prev
 	if prev == nil || !usableFor(prev.node.cpu, cur.node.cpu.at) || !covers(prev, cur) {
-		t := time.NewTimer(minRateWindow)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, nil, ctx.Err()
-		case <-t.C:
+		if err := c.wait(ctx, minRateWindow); err != nil {
+			return nil, nil, err
 		}
 		prev = cur
 		if cur, err = c.read(ctx); err != nil {
@@ -123,6 +121,18 @@ func (c *statsCollector) collect(ctx context.Context) (prev, cur *sample, err er
 	}
 	c.prev = cur
 	return prev, cur, nil
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // covers reports whether prev has a sample of every container cur has.

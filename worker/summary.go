@@ -14,7 +14,7 @@ import (
 // newStatsCollector samples /proc for the node and, when the runtime is a
 // StatsRuntime, the containers.
 func newStatsCollector(rt Runtime) *statsCollector {
-	c := &statsCollector{now: time.Now}
+	c := &statsCollector{now: time.Now, wait: sleep}
 	c.readNode = func() (nodeSample, error) { return readProcNode(c.now) }
 	if sr, ok := rt.(StatsRuntime); ok {
 		c.readContainers = sr.ContainerStats
