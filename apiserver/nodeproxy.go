@@ -28,12 +28,12 @@ var nodeProxyHeaders = []string{"Accept", "Content-Type", "Content-Encoding"}
 // others become 503), so that clients show it as they show every API
 // error.
 func (h *handler) nodeProxy() error {
-	if h.api.nodeTransport == nil {
-		return apierrors.NewServiceUnavailable("this server cannot reach workers")
-	}
 	obj, _, err := h.currentLocal()
 	if err != nil {
 		return err
+	}
+	if h.api.nodeTransport == nil {
+		return apierrors.NewServiceUnavailable("this server cannot reach workers")
 	}
 	host, err := nodeEndpointOf(obj.(*corev1.Node))
 	if err != nil {

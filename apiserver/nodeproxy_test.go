@@ -108,7 +108,12 @@ func TestNodeProxy(t *testing.T) {
 // TestNodeProxyWithoutTransport: a server that cannot reach workers says so.
 func TestNodeProxyWithoutTransport(t *testing.T) {
 	srv, _ := apitest.NewServer(t)
-	resp, err := http.Get(srv.URL + "/api/v1/nodes/n1/proxy/stats/summary")
+	resp, err := http.Post(srv.URL+"/api/v1/nodes", "application/json", strings.NewReader(`{"metadata":{"name":"n1"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = http.Get(srv.URL + "/api/v1/nodes/n1/proxy/stats/summary")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,4 +123,3 @@ func TestNodeProxyWithoutTransport(t *testing.T) {
 		t.Errorf("got %d %s", resp.StatusCode, b)
 	}
 }
-
