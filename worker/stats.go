@@ -83,9 +83,11 @@ type sample struct {
 	containers map[string]ContainerUsage // by container ID
 }
 
-// statsCollector builds summaries. It keeps the previous summary's
-// samples so that summaries asked for at a steady pace (kubectl top every
-// few seconds) cost one sample each; concurrent summaries are serialized.
+// statsCollector builds summaries. It keeps the last two samples apart
+// by at least minRateWindow, so that summaries asked for at any pace
+// (kubectl top every few seconds, or several clients back to back) cost
+// one sample each once the first has been taken. Concurrent summaries are
+// serialized.
 type statsCollector struct {
 	// readNode reads the node's counters (/proc outside tests).
 	readNode func() (nodeSample, error)
@@ -95,13 +97,15 @@ type statsCollector struct {
 	// wait pauses between two samples; a timer outside tests.
 	wait func(ctx context.Context, d time.Duration) error
 
-	mu   sync.Mutex
-	prev *sample
+	mu sync.Mutex
+	// older and newer are the kept samples, older first; newer is at
+	// least minRateWindow after older.
+	older, newer *sample
 }
 
-// collect returns the current sample and, for the rates, an earlier one
-// that every counter of the current sample can be compared with, or whose
-// missing entries simply get no rate.
+// collect returns the current sample and an earlier one to compute rates
+// from: a kept sample old enough that covers every container the current
+// one has, or else a second sample taken minRateWindow after a first.
 func (c *statsCollector) collect(ctx context.Context) (prev, cur *sample, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -109,8 +113,13 @@ func (c *statsCollector) collect(ctx context.Context) (prev, cur *sample, err er
 	if err != nil {
 		return nil, nil, err
 	}
-	prev = c.prev
-	if prev == nil || !usableFor(prev.node.cpu, cur.node.cpu.at) || !covers(prev, cur) {
+	for _, s := range []*sample{c.newer, c.older} {
+		if s != nil && usableFor(s.node.cpu, cur.node.cpu.at) && covers(s, cur) {
+			prev = s
+			break
+		}
+	}
+	if prev == nil {
 		if err := c.wait(ctx, minRateWindow); err != nil {
 			return nil, nil, err
 		}
@@ -118,9 +127,20 @@ func (c *statsCollector) collect(ctx context.Context) (prev, cur *sample, err er
 		if cur, err = c.read(ctx); err != nil {
 			return nil, nil, err
 		}
+		c.older, c.newer = prev, cur
+		return prev, cur, nil
 	}
-	c.prev = cur
+	c.keep(cur)
 	return prev, cur, nil
+}
+
+// keep records s as the newer sample; the one it replaces becomes the
+// older sample when it is at least minRateWindow before s.
+func (c *statsCollector) keep(s *sample) {
+	if c.newer != nil && s.node.cpu.at.Sub(c.newer.node.cpu.at) >= minRateWindow {
+		c.older = c.newer
+	}
+	c.newer = s
 }
 
 // sleep waits d or until ctx ends.

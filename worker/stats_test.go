@@ -117,6 +117,18 @@ func TestCollectReusesARecentSample(t *testing.T) {
 		t.Errorf("c2 rate %v, want 0.1 core", r)
 	}
 
+	// Summaries back to back: the newer kept sample is too recent, the
+	// older one serves.
+	for range 3 {
+		clk.now = clk.now.Add(100 * time.Millisecond)
+		if _, _, err := sc.collect(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if clk.waited != 2*minRateWindow {
+		t.Errorf("summaries back to back waited (total %v)", clk.waited)
+	}
+
 	// A sample older than maxRateWindow is too stale to average over.
 	clk.now = clk.now.Add(maxRateWindow + time.Second)
 	if _, _, err := sc.collect(ctx); err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -103,8 +102,8 @@ func printWorkers(w io.Writer, rows []workerRow) error {
 	fmt.Fprintln(tw, "WORKER\tADDRESS\tGOSSIP\tREADY\tPODS")
 	for _, r := range rows {
 		addr := r.address
-		if h, _, err := net.SplitHostPort(addr); err == nil && r.gossip == "gone" {
-			addr = h
+		if addr == "" {
+			addr = "-"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.name, addr, r.gossip, r.ready, r.pods)
 	}
