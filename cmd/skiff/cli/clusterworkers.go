@@ -3,6 +3,7 @@ package cli
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/skiffhq/skiff/apiserver/auth"
 	"github.com/skiffhq/skiff/gossip"
 	"github.com/skiffhq/skiff/server"
 )
@@ -125,12 +127,30 @@ func getWorkers(cmd *cobra.Command, e env) ([]workerRow, string, error) {
 	}
 	var note string
 	nodes, pods := &corev1.NodeList{}, &corev1.PodList{}
-	if err := listAPI(ctx, c, "/api/v1/nodes", nodes); err != nil {
+	err = listAPI(ctx, c, "/api/v1/nodes", nodes)
+	if refused(err) && c.token != "" {
+		// The cluster token (what --config gives) may call the operator
+		// API but not the Kubernetes API; it derives the built-in admin
+		// token, which may (see auth.AdminToken). Another token derives
+		// nothing that works, and the first error stands.
+		admin := *c
+		admin.token = auth.AdminToken(c.token)
+		if listAPI(ctx, &admin, "/api/v1/nodes", nodes) == nil {
+			c, err = &admin, nil
+		}
+	}
+	if err != nil {
 		nodes, pods, note = nil, nil, fmt.Sprintf("READY and PODS unknown: cannot list nodes: %v", err)
 	} else if err := listAPI(ctx, c, "/api/v1/pods", pods); err != nil {
 		pods, note = nil, fmt.Sprintf("PODS unknown: cannot list pods: %v", err)
 	}
 	return clusterWorkers(members.Members, nodes, pods), note, nil
+}
+
+// refused reports whether the server refused the credentials.
+func refused(err error) bool {
+	var se *statusError
+	return errors.As(err, &se) && (se.Code == http.StatusUnauthorized || se.Code == http.StatusForbidden)
 }
 
 // listAPI reads a Kubernetes list with the operator client's credentials.

@@ -4,7 +4,20 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/skiffhq/skiff/apiserver/auth"
 )
+
+// onlyToken answers with h for requests bearing token and 401 otherwise.
+func onlyToken(token string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			writeStatusJSON(w, http.StatusUnauthorized, "Unauthorized", "wrong token")
+			return
+		}
+		h(w, r)
+	}
+}
 
 const (
 	membersBody = `{"members":[
@@ -58,6 +71,17 @@ func TestClusterStatusListsWorkers(t *testing.T) {
 			wantErr: "note: READY and PODS unknown: cannot list nodes: cluster token may not read nodes",
 		},
 		{
+			name: "a cluster token reads the API as the admin it derives",
+			routes: map[string]http.HandlerFunc{
+				"GET /api/v1/nodes": onlyToken(auth.AdminToken("tok-123"), jsonReply(200, nodesBody)),
+				"GET /api/v1/pods":  onlyToken(auth.AdminToken("tok-123"), jsonReply(200, podsBody))},
+			wantOut: raftTable +
+				"WORKER  ADDRESS        GOSSIP  READY    PODS\n" +
+				"w1      10.0.0.1:7946  alive   True     2\n" +
+				"w2      10.0.0.2       gone    Unknown  1\n" +
+				"w3      10.0.0.3:7946  alive   -        0\n",
+		},
+		{
 			name: "pods unreadable",
 			routes: map[string]http.HandlerFunc{
 				"GET /api/v1/nodes": jsonReply(200, nodesBody), "GET /api/v1/pods": statusReply(403, "Forbidden", "no")},
@@ -101,7 +125,7 @@ func TestClusterStatusListsWorkers(t *testing.T) {
 				t.Errorf("stderr %q, want %q", r.stderr, tc.wantErr)
 			}
 			for _, req := range api.requests() {
-				if req.auth != "Bearer tok-123" {
+				if req.auth != "Bearer tok-123" && req.auth != "Bearer "+auth.AdminToken("tok-123") {
 					t.Errorf("%s %s sent Authorization %q", req.method, req.path, req.auth)
 				}
 			}

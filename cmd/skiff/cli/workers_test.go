@@ -224,9 +224,10 @@ func TestWorkerCommandsWithRealWorker(t *testing.T) {
 		})
 	}
 
-	// cluster status: the server, then w1 alive and Ready with its pod,
-	// and w2, which gossip has never seen.
-	r = runEnv(ctx, env{environ: home}, "cluster", "status", "--server", c.URL(0), "--token", c.AdminToken(), "--ca-file", caFile(t, c))
+	// cluster status with the cluster token (as --config gives): the
+	// server, then w1 alive and Ready with its pod, and w2, which gossip
+	// has never seen.
+	r = runEnv(ctx, env{environ: home}, "cluster", "status", "--server", c.URL(0), "--token", c.Token(), "--ca-file", caFile(t, c))
 	if r.code != 0 {
 		t.Fatalf("cluster status: exit %d: %s", r.code, r.stderr)
 	}
