@@ -8,29 +8,23 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	statsv1 "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 )
 
-// `skiff top` reads each node's Summary (the kubelet's /stats/summary,
-// which the worker serves) through the API's node proxy,
-// nodes/{name}/proxy/stats/summary, and prints CPU and memory as
-// `kubectl top` does. Reaching the proxy takes an admin token; Skiff does
-// not serve the metrics.k8s.io API (see docs/cli.md).
+// `skiff top` reads the resource metrics API, metrics.k8s.io/v1beta1, as
+// `kubectl top` does: the servers answer it from the workers' summaries
+// (apiserver/resourcemetrics.go), so one request covers every node, and
+// read-only users may make it.
 
-// Fan-out bounds: how many nodes are asked at once, and how long one may
-// take (a worker's first summary takes a second: it samples twice).
-const (
-	topParallel    = 8
-	summaryTimeout = 15 * time.Second
-)
+// metricsPath is the resource metrics API's root.
+const metricsPath = "/apis/metrics.k8s.io/v1beta1"
 
 func newTopCmd(e env) *cobra.Command {
 	top := &cobra.Command{Use: "top", Short: "Show the CPU and memory use of nodes and pods"}
@@ -71,18 +65,22 @@ func newTopNodesCmd(e env) *cobra.Command {
 			}
 			nodes = l.Items
 		}
-		var ready []string
-		for _, n := range nodes {
-			if nodeReady(&n) {
-				ready = append(ready, n.Name)
+		var nm metricsv1beta1.NodeMetricsList
+		path := metricsPath + "/nodes"
+		if len(args) == 1 {
+			path += "/" + args[0]
+		}
+		if err := getMetrics(cmd.Context(), cs, path, "", len(args) == 1, &nm); err != nil {
+			if apierrors.IsNotFound(err) && len(args) == 1 {
+				return fmt.Errorf("usage of node %s is not available: %s", args[0], unavailableReason(&nodes[0]))
 			}
+			return err
 		}
-		sums, errs := fetchSummaries(cmd.Context(), cs, ready)
-		warnFailed(e.stderr, errs)
-		if len(args) == 1 && sums[args[0]] == nil {
-			return fmt.Errorf("usage of node %s is not available: %s", args[0], unavailableReason(&nodes[0], errs[args[0]]))
+		use := map[string]usage{}
+		for _, m := range nm.Items {
+			use[m.Name] = usageFrom(m.Usage)
 		}
-		return printNodeUsage(e.stdout, nodeUsage(nodes, sums), sortBy)
+		return printNodeUsage(e.stdout, nodeUsage(nodes, use), sortBy)
 	})
 	return cmd
 }
@@ -120,32 +118,24 @@ func newTopPodsCmd(e env) *cobra.Command {
 		if allNS {
 			ns = metav1.NamespaceAll
 		}
-		var pods []corev1.Pod
+		path := metricsPath + "/pods"
+		if ns != metav1.NamespaceAll {
+			path = metricsPath + "/namespaces/" + ns + "/pods"
+		}
 		if len(args) == 1 {
-			p, err := cs.CoreV1().Pods(ns).Get(cmd.Context(), args[0], metav1.GetOptions{})
-			if err != nil {
+			if _, err := cs.CoreV1().Pods(ns).Get(cmd.Context(), args[0], metav1.GetOptions{}); err != nil {
 				return err
 			}
-			pods = []corev1.Pod{*p}
-		} else {
-			l, err := cs.CoreV1().Pods(ns).List(cmd.Context(), metav1.ListOptions{LabelSelector: selector})
-			if err != nil {
-				return err
-			}
-			pods = l.Items
+			path += "/" + args[0]
 		}
-		var nodes []string
-		for _, p := range pods {
-			if p.Spec.NodeName != "" && p.Status.Phase == corev1.PodRunning && !slices.Contains(nodes, p.Spec.NodeName) {
-				nodes = append(nodes, p.Spec.NodeName)
-			}
+		var pm metricsv1beta1.PodMetricsList
+		if err := getMetrics(cmd.Context(), cs, path, selector, len(args) == 1, &pm); err != nil && !apierrors.IsNotFound(err) {
+			return err
 		}
-		sums, errs := fetchSummaries(cmd.Context(), cs, nodes)
-		warnFailed(e.stderr, errs)
-		rows := podUsage(pods, sums)
+		rows := podUsage(pm.Items)
 		if len(rows) == 0 {
 			if len(args) == 1 {
-				return fmt.Errorf("usage of pod %s/%s is not available yet (its node reports usage once it runs)", ns, args[0])
+				return fmt.Errorf("usage of pod %s/%s is not available yet (its node reports it once the pod runs)", ns, args[0])
 			}
 			where := "in " + ns + " namespace"
 			if allNS {
@@ -175,74 +165,58 @@ func nodeReady(n *corev1.Node) bool {
 	return false
 }
 
-// unavailableReason says why a node has no usage: not Ready, or what
-// asking it answered.
-func unavailableReason(n *corev1.Node, err error) string {
+// unavailableReason says why a node has no usage.
+func unavailableReason(n *corev1.Node) string {
 	if !nodeReady(n) {
 		return "the node is not Ready"
 	}
-	if err != nil {
-		return err.Error()
-	}
-	return "its worker sent none"
+	return "its worker did not answer (see the server's log)"
 }
 
-// fetchSummaries asks each node for its Summary, topParallel at a time.
-// A node that fails is in errs instead of sums.
-func fetchSummaries(ctx context.Context, cs kubernetes.Interface, nodes []string) (map[string]*statsv1.Summary, map[string]error) {
-	sums, errs := map[string]*statsv1.Summary{}, map[string]error{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, topParallel)
-	for _, name := range nodes {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			s, err := fetchSummary(ctx, cs, name)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs[name] = err
-				return
-			}
-			sums[name] = s
-		})
+// getMetrics reads a metrics.k8s.io list, or with one set a single
+// object, into list (a *NodeMetricsList or *PodMetricsList).
+func getMetrics(ctx context.Context, cs kubernetes.Interface, path, selector string, one bool, list any) error {
+	req := cs.CoreV1().RESTClient().Get().AbsPath(path)
+	if selector != "" {
+		req = req.Param("labelSelector", selector)
 	}
-	wg.Wait()
-	return sums, errs
-}
-
-func fetchSummary(ctx context.Context, cs kubernetes.Interface, node string) (*statsv1.Summary, error) {
-	ctx, cancel := context.WithTimeout(ctx, summaryTimeout)
-	defer cancel()
-	res := cs.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes", node, "proxy", "stats", "summary").Do(ctx)
+	res := req.Do(ctx)
 	// Error, unlike Raw's error, decodes the Status the API answers.
 	if err := res.Error(); err != nil {
-		return nil, err
+		return err
 	}
 	raw, _ := res.Raw()
-	return decodeSummary(raw)
+	return decodeMetrics(raw, one, list)
 }
 
-// decodeSummary parses a worker's Summary.
-func decodeSummary(raw []byte) (*statsv1.Summary, error) {
-	var s statsv1.Summary
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("decode stats summary: %w", err)
+// decodeMetrics parses a metrics answer; a single object is made a list
+// of one.
+func decodeMetrics(raw []byte, one bool, list any) error {
+	var err error
+	switch l := list.(type) {
+	case *metricsv1beta1.NodeMetricsList:
+		if one {
+			var m metricsv1beta1.NodeMetrics
+			err = json.Unmarshal(raw, &m)
+			l.Items = []metricsv1beta1.NodeMetrics{m}
+		} else {
+			err = json.Unmarshal(raw, l)
+		}
+	case *metricsv1beta1.PodMetricsList:
+		if one {
+			var m metricsv1beta1.PodMetrics
+			err = json.Unmarshal(raw, &m)
+			l.Items = []metricsv1beta1.PodMetrics{m}
+		} else {
+			err = json.Unmarshal(raw, l)
+		}
+	default:
+		return fmt.Errorf("decode metrics: unexpected %T", list)
 	}
-	return &s, nil
-}
-
-// warnFailed reports the nodes that could not be asked, in name order.
-func warnFailed(w io.Writer, errs map[string]error) {
-	names := make([]string, 0, len(errs))
-	for n := range errs {
-		names = append(names, n)
+	if err != nil {
+		return fmt.Errorf("decode metrics: %w", err)
 	}
-	slices.Sort(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "warning: no usage from node %s: %v\n", n, errs[n])
-	}
+	return nil
 }
 
 // usage is CPU in millicores and memory (working set) in bytes.
@@ -250,13 +224,9 @@ type usage struct {
 	cpuMilli, memBytes int64
 }
 
-// usageOf reads a usage from Summary stats; ok is false when either half
-// is missing (a container too new for a CPU rate).
-func usageOf(cpu *statsv1.CPUStats, mem *statsv1.MemoryStats) (usage, bool) {
-	if cpu == nil || cpu.UsageNanoCores == nil || mem == nil || mem.WorkingSetBytes == nil {
-		return usage{}, false
-	}
-	return usage{cpuMilli: int64(*cpu.UsageNanoCores / 1e6), memBytes: int64(*mem.WorkingSetBytes)}, true
+// usageFrom reads CPU and memory from a metrics ResourceList.
+func usageFrom(l corev1.ResourceList) usage {
+	return usage{cpuMilli: l.Cpu().MilliValue(), memBytes: l.Memory().Value()}
 }
 
 func formatCPU(milli int64) string { return fmt.Sprintf("%dm", milli) }
@@ -290,14 +260,12 @@ type nodeRow struct {
 	allocCPU, allocMem int64
 }
 
-// nodeUsage joins nodes with their summaries, in name order.
-func nodeUsage(nodes []corev1.Node, sums map[string]*statsv1.Summary) []nodeRow {
+// nodeUsage joins nodes with their usage, in name order.
+func nodeUsage(nodes []corev1.Node, use map[string]usage) []nodeRow {
 	rows := make([]nodeRow, 0, len(nodes))
 	for _, n := range nodes {
 		r := nodeRow{name: n.Name, allocCPU: n.Status.Allocatable.Cpu().MilliValue(), allocMem: n.Status.Allocatable.Memory().Value()}
-		if s := sums[n.Name]; s != nil {
-			r.use, r.known = usageOf(s.Node.CPU, s.Node.Memory)
-		}
+		r.use, r.known = use[n.Name]
 		rows = append(rows, r)
 	}
 	slices.SortFunc(rows, func(a, b nodeRow) int { return strings.Compare(a.name, b.name) })
@@ -331,31 +299,17 @@ type containerRow struct {
 	use  usage
 }
 
-// podUsage finds each pod in its node's summary, by UID (a pod deleted
-// and made again under the same name is another pod), and returns those
-// with usage, by namespace and name.
-func podUsage(pods []corev1.Pod, sums map[string]*statsv1.Summary) []podRow {
-	byUID := map[string]*statsv1.PodStats{}
-	for _, s := range sums {
-		for i := range s.Pods {
-			byUID[s.Pods[i].PodRef.UID] = &s.Pods[i]
-		}
-	}
-	var rows []podRow
-	for _, p := range pods {
-		ps := byUID[string(p.UID)]
-		if ps == nil {
-			continue
-		}
-		u, ok := usageOf(ps.CPU, ps.Memory)
-		if !ok {
-			continue
-		}
-		r := podRow{namespace: p.Namespace, name: p.Name, use: u}
-		for _, c := range ps.Containers {
-			if cu, ok := usageOf(c.CPU, c.Memory); ok {
-				r.containers = append(r.containers, containerRow{name: c.Name, use: cu})
-			}
+// podUsage returns the pods' rows, by namespace and name; a pod's usage
+// is the sum of its containers'.
+func podUsage(items []metricsv1beta1.PodMetrics) []podRow {
+	rows := make([]podRow, 0, len(items))
+	for _, m := range items {
+		r := podRow{namespace: m.Namespace, name: m.Name}
+		for _, c := range m.Containers {
+			u := usageFrom(c.Usage)
+			r.containers = append(r.containers, containerRow{name: c.Name, use: u})
+			r.use.cpuMilli += u.cpuMilli
+			r.use.memBytes += u.memBytes
 		}
 		rows = append(rows, r)
 	}

@@ -8,87 +8,67 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	statsv1 "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
-	"k8s.io/utils/ptr"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 )
 
-func cpuMem(nanoCores, ws uint64) (*statsv1.CPUStats, *statsv1.MemoryStats) {
-	return &statsv1.CPUStats{UsageNanoCores: ptr.To(nanoCores)}, &statsv1.MemoryStats{WorkingSetBytes: ptr.To(ws)}
+func resources(cpu, mem string) corev1.ResourceList {
+	return corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu), corev1.ResourceMemory: resource.MustParse(mem)}
 }
 
-func podStats(ns, name, uid string, containers map[string][2]uint64) statsv1.PodStats {
-	ps := statsv1.PodStats{PodRef: statsv1.PodReference{Namespace: ns, Name: name, UID: uid}}
-	var cpu, mem uint64
-	for _, c := range []string{"app", "side"} {
-		u, ok := containers[c]
-		if !ok {
-			continue
-		}
-		cs := statsv1.ContainerStats{Name: c}
-		cs.CPU, cs.Memory = cpuMem(u[0], u[1])
-		ps.Containers = append(ps.Containers, cs)
-		cpu, mem = cpu+u[0], mem+u[1]
-	}
-	ps.CPU, ps.Memory = cpuMem(cpu, mem)
-	return ps
+func podMetrics(ns, name string, containers ...metricsv1beta1.ContainerMetrics) metricsv1beta1.PodMetrics {
+	return metricsv1beta1.PodMetrics{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Containers: containers}
 }
 
-func topFixture() ([]corev1.Node, []corev1.Pod, map[string]*statsv1.Summary) {
+func container(name, cpu, mem string) metricsv1beta1.ContainerMetrics {
+	return metricsv1beta1.ContainerMetrics{Name: name, Usage: resources(cpu, mem)}
+}
+
+// topFixture is three nodes, two with usage, and the pods' metrics as the
+// API answers them (CPU in nanocores, memory in bytes).
+func topFixture() ([]corev1.Node, map[string]usage, []metricsv1beta1.PodMetrics) {
 	node := func(name string, cpu, mem string) corev1.Node {
-		return corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{
-			Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu), corev1.ResourceMemory: resource.MustParse(mem)}}}
+		return corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{Allocatable: resources(cpu, mem)}}
 	}
-	pod := func(ns, name, uid string) corev1.Pod {
-		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID(uid)}}
-	}
-	n1 := statsv1.Summary{Node: statsv1.NodeStats{NodeName: "w1"}, Pods: []statsv1.PodStats{
-		podStats("default", "web", "u-web", map[string][2]uint64{"app": {250e6, 64 << 20}, "side": {5e6, 8 << 20}}),
-		podStats("kube-system", "dns", "u-dns", map[string][2]uint64{"app": {1e6, 20 << 20}}),
-		// A pod of the same name made again: another UID, not listed.
-		podStats("default", "old", "u-old-before", map[string][2]uint64{"app": {9e9, 9 << 30}}),
-	}}
-	n1.Node.CPU, n1.Node.Memory = cpuMem(1500e6, 3<<30)
-	n2 := statsv1.Summary{Node: statsv1.NodeStats{NodeName: "w2"}, Pods: []statsv1.PodStats{
-		podStats("default", "api", "u-api", map[string][2]uint64{"app": {700e6, 300 << 20}}),
-	}}
-	n2.Node.CPU, n2.Node.Memory = cpuMem(900e6, 1<<30)
 	nodes := []corev1.Node{node("w2", "4", "8Gi"), node("w1", "2", "4Gi"), node("w3", "2", "4Gi")}
-	pods := []corev1.Pod{pod("default", "web", "u-web"), pod("default", "api", "u-api"), pod("kube-system", "dns", "u-dns"),
-		pod("default", "old", "u-old-now"), pod("default", "pending", "u-pending")}
-	return nodes, pods, map[string]*statsv1.Summary{"w1": &n1, "w2": &n2}
+	use := map[string]usage{"w1": usageFrom(resources("1500000000n", "3Gi")), "w2": usageFrom(resources("900m", "1073741824"))}
+	pods := []metricsv1beta1.PodMetrics{
+		podMetrics("kube-system", "dns", container("app", "1000000n", "20Mi")),
+		podMetrics("default", "web", container("app", "250000000n", "64Mi"), container("side", "5m", "8Mi")),
+		podMetrics("default", "api", container("app", "700m", "300Mi")),
+	}
+	return nodes, use, pods
 }
 
 func TestTopOutput(t *testing.T) {
-	nodes, pods, sums := topFixture()
+	nodes, use, pods := topFixture()
 	for _, tc := range []struct {
 		name  string
 		print func(w *bytes.Buffer) error
 		want  string
 	}{
-		{"nodes", func(w *bytes.Buffer) error { return printNodeUsage(w, nodeUsage(nodes, sums), "") }, `
+		{"nodes", func(w *bytes.Buffer) error { return printNodeUsage(w, nodeUsage(nodes, use), "") }, `
 NAME   CPU(cores)   CPU%        MEMORY(bytes)   MEMORY%
 w1     1500m        75%         3072Mi          75%
 w2     900m         22%         1024Mi          12%
 w3     <unknown>    <unknown>   <unknown>       <unknown>
 `},
-		{"nodes by memory", func(w *bytes.Buffer) error { return printNodeUsage(w, nodeUsage(nodes[:2], sums), "memory") }, `
+		{"nodes by memory", func(w *bytes.Buffer) error { return printNodeUsage(w, nodeUsage(nodes[:2], use), "memory") }, `
 NAME   CPU(cores)   CPU%   MEMORY(bytes)   MEMORY%
 w1     1500m        75%    3072Mi          75%
 w2     900m         22%    1024Mi          12%
 `},
-		{"pods of default", func(w *bytes.Buffer) error { return printPodUsage(w, podUsage(pods[:2], sums), false, false, "") }, `
+		{"pods of default", func(w *bytes.Buffer) error { return printPodUsage(w, podUsage(pods[1:]), false, false, "") }, `
 NAME   CPU(cores)   MEMORY(bytes)
 api    700m         300Mi
 web    255m         72Mi
 `},
-		{"pods of every namespace by cpu", func(w *bytes.Buffer) error { return printPodUsage(w, podUsage(pods, sums), true, false, "cpu") }, `
+		{"pods of every namespace by cpu", func(w *bytes.Buffer) error { return printPodUsage(w, podUsage(pods), true, false, "cpu") }, `
 NAMESPACE     NAME   CPU(cores)   MEMORY(bytes)
 default       api    700m         300Mi
 default       web    255m         72Mi
 kube-system   dns    1m           20Mi
 `},
-		{"containers", func(w *bytes.Buffer) error { return printPodUsage(w, podUsage(pods, sums), false, true, "") }, `
+		{"containers", func(w *bytes.Buffer) error { return printPodUsage(w, podUsage(pods), false, true, "") }, `
 POD   NAME   CPU(cores)   MEMORY(bytes)
 api   app    700m         300Mi
 web   app    250m         64Mi
@@ -105,16 +85,6 @@ dns   app    1m           20Mi
 				t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 			}
 		})
-	}
-}
-
-func TestTopSkipsPodsWithoutACPURate(t *testing.T) {
-	_, pods, sums := topFixture()
-	sums["w2"].Pods[0].CPU.UsageNanoCores = nil // too new for a rate
-	for _, r := range podUsage(pods, sums) {
-		if r.name == "api" {
-			t.Errorf("pod api listed without a CPU rate: %+v", r)
-		}
 	}
 }
 
@@ -139,27 +109,33 @@ func TestTopUsageErrors(t *testing.T) {
 	}
 }
 
-// FuzzTopSummary feeds arbitrary worker answers to the summary decoder
-// and the table code: whatever a worker sends, skiff top prints a table
-// or reports an error, and never panics.
-func FuzzTopSummary(f *testing.F) {
-	f.Add([]byte(`{"node":{"nodeName":"w1","cpu":{"usageNanoCores":5},"memory":{"workingSetBytes":7}},"pods":[{"podRef":{"name":"web","namespace":"default","uid":"u-web"},"cpu":{"usageNanoCores":1},"memory":{"workingSetBytes":2},"containers":[{"name":"app","cpu":{"usageNanoCores":1},"memory":{"workingSetBytes":2}}]}]}`))
-	f.Add([]byte(`{"node":{},"pods":[{"podRef":{"uid":"u-web"},"cpu":null,"containers":null}]}`))
-	f.Add([]byte(`{"node":{"cpu":{"usageNanoCores":18446744073709551615},"memory":{"workingSetBytes":18446744073709551615}}}`))
-	f.Add([]byte(`[]`))
-	nodes, pods, _ := topFixture()
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		s, err := decodeSummary(raw)
-		if err != nil {
-			return
-		}
-		sums := map[string]*statsv1.Summary{"w1": s}
+// FuzzTopMetrics feeds arbitrary metrics answers to the decoder and the
+// table code: whatever a server sends, skiff top prints a table or
+// reports an error, and never panics.
+func FuzzTopMetrics(f *testing.F) {
+	f.Add([]byte(`{"kind":"NodeMetricsList","items":[{"metadata":{"name":"w1"},"usage":{"cpu":"5n","memory":"7"}}]}`), false)
+	f.Add([]byte(`{"kind":"PodMetricsList","items":[{"metadata":{"name":"web","namespace":"default"},"containers":[{"name":"app","usage":{"cpu":"1","memory":"2Ki"}}]}]}`), false)
+	f.Add([]byte(`{"metadata":{"name":"web"},"containers":null}`), true)
+	f.Add([]byte(`{"items":[{"usage":{"cpu":"9223372036854775807","memory":"1E"}}]}`), false)
+	f.Add([]byte(`[]`), true)
+	nodes, _, _ := topFixture()
+	f.Fuzz(func(t *testing.T, raw []byte, one bool) {
 		var b bytes.Buffer
-		if err := printNodeUsage(&b, nodeUsage(nodes, sums), "cpu"); err != nil {
-			t.Fatal(err)
+		var nm metricsv1beta1.NodeMetricsList
+		if decodeMetrics(raw, one, &nm) == nil {
+			use := map[string]usage{}
+			for _, m := range nm.Items {
+				use[m.Name] = usageFrom(m.Usage)
+			}
+			if err := printNodeUsage(&b, nodeUsage(nodes, use), "cpu"); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if err := printPodUsage(&b, podUsage(pods, sums), true, true, "memory"); err != nil {
-			t.Fatal(err)
+		var pm metricsv1beta1.PodMetricsList
+		if decodeMetrics(raw, one, &pm) == nil {
+			if err := printPodUsage(&b, podUsage(pm.Items), true, true, "memory"); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 }

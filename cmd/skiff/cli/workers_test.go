@@ -197,6 +197,33 @@ func TestWorkerCommandsWithRealWorker(t *testing.T) {
 		})
 	}
 
+	// kubectl top reads the metrics.k8s.io API the servers serve from the
+	// same summaries.
+	t.Run("kubectl top", func(t *testing.T) {
+		kubectl, err := exec.LookPath("kubectl")
+		if err != nil {
+			if os.Getenv("SKIFF_REQUIRE_KUBECTL") != "" {
+				t.Fatalf("kubectl not found: %v; SKIFF_REQUIRE_KUBECTL is set", err)
+			}
+			t.Skipf("kubectl not found: %v", err)
+		}
+		for _, tc := range []struct {
+			args []string
+			row  string
+		}{
+			{[]string{"top", "pods"}, `(?m)^web\s+\d+m\s+\d+Mi\s*$`},
+			{[]string{"top", "pods", "-A", "--containers"}, `(?m)^default\s+web\s+serve\s+\d+m\s+\d+Mi\s*$`},
+			{[]string{"top", "nodes"}, `(?m)^w1\s+\d+m\s+\d+%\s+\d+Mi\s+\d+%\s*$`},
+		} {
+			cmd := exec.Command(kubectl, append(tc.args, "--kubeconfig", kc)...)
+			cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+			out, err := cmd.CombinedOutput()
+			if err != nil || !regexp.MustCompile(tc.row).Match(out) {
+				t.Errorf("kubectl %v: %v\n%s\nwant a row matching %s", tc.args, err, out, tc.row)
+			}
+		}
+	})
+
 	// A Node without a worker: never Ready, no usage.
 	if _, err := cs.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "w2"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
