@@ -224,6 +224,25 @@ func TestWorkerCommandsWithRealWorker(t *testing.T) {
 		}
 	})
 
+	// A read-only user may read usage (the metrics API) but not reach a
+	// worker (the node proxy, which image import uses).
+	t.Run("read-only user", func(t *testing.T) {
+		ca := caFile(t, c)
+		r := runEnv(ctx, env{environ: home}, "token", "create", "--role", "read-only", "--server", c.URL(0), "--token", c.AdminToken(), "--ca-file", ca)
+		if r.code != 0 {
+			t.Fatalf("token create: exit %d: %s", r.code, r.stderr)
+		}
+		ro := []string{"--server", c.URL(0), "--token", strings.TrimSpace(r.stdout), "--certificate-authority", ca}
+		r = runEnv(ctx, env{environ: home}, append([]string{"top", "pods"}, ro...)...)
+		if r.code != 0 || !podRow.MatchString(r.stdout) {
+			t.Errorf("read-only top pods: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+		}
+		r = runEnv(ctx, env{environ: home}, append([]string{"image", "import", "--node", "w1", img.Path}, ro...)...)
+		if r.code != 1 || !strings.Contains(r.stderr, "Forbidden") || !strings.Contains(r.stderr, "nodes/proxy") {
+			t.Errorf("read-only image import: exit %d stderr %q, want Forbidden on nodes/proxy", r.code, r.stderr)
+		}
+	})
+
 	// A Node without a worker: never Ready, no usage.
 	if _, err := cs.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "w2"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
