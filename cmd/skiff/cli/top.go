@@ -33,19 +33,24 @@ func newTopCmd(e env) *cobra.Command {
 }
 
 func newTopNodesCmd(e env) *cobra.Command {
-	var sortBy string
+	var o topPrint
+	var selector string
 	cmd := &cobra.Command{
-		Use:     "nodes [NAME]",
+		Use:     "nodes [NAME] [-l SELECTOR]",
 		Aliases: []string{"node", "no"},
 		Short:   "CPU and memory use of nodes, and their share of the allocatable",
 		Args:    maxArgs(1),
 	}
 	k := addKubeFlags(cmd, e)
-	cmd.Flags().StringVar(&sortBy, "sort-by", "", "cpu or memory: the busiest first")
+	o.addFlags(cmd)
+	cmd.Flags().StringVarP(&selector, "selector", "l", "", "only nodes matching this label selector")
 	cmd.ValidArgsFunction = completeNamesOf(k, "nodes")
 	cmd.RunE = k.run(func(cmd *cobra.Command, args []string) error {
-		if err := checkSortBy(sortBy); err != nil {
+		if err := checkSortBy(o.sortBy); err != nil {
 			return err
+		}
+		if selector != "" && len(args) == 1 {
+			return usageError{cmd: "nodes", err: fmt.Errorf("a node NAME and -l exclude each other")}
 		}
 		cs, err := k.clientset()
 		if err != nil {
@@ -59,7 +64,7 @@ func newTopNodesCmd(e env) *cobra.Command {
 			}
 			nodes = []corev1.Node{*n}
 		} else {
-			l, err := cs.CoreV1().Nodes().List(cmd.Context(), metav1.ListOptions{})
+			l, err := cs.CoreV1().Nodes().List(cmd.Context(), metav1.ListOptions{LabelSelector: selector})
 			if err != nil {
 				return err
 			}
@@ -70,7 +75,7 @@ func newTopNodesCmd(e env) *cobra.Command {
 		if len(args) == 1 {
 			path += "/" + args[0]
 		}
-		if err := getMetrics(cmd.Context(), cs, path, "", len(args) == 1, &nm); err != nil {
+		if err := getMetrics(cmd.Context(), cs, path, selector, len(args) == 1, &nm); err != nil {
 			if apierrors.IsNotFound(err) && len(args) == 1 {
 				return fmt.Errorf("usage of node %s is not available: %s", args[0], unavailableReason(&nodes[0]))
 			}
@@ -80,13 +85,14 @@ func newTopNodesCmd(e env) *cobra.Command {
 		for _, m := range nm.Items {
 			use[m.Name] = usageFrom(m.Usage)
 		}
-		return printNodeUsage(e.stdout, nodeUsage(nodes, use), sortBy)
+		return printNodeUsage(e.stdout, nodeUsage(nodes, use), o)
 	})
 	return cmd
 }
 
 func newTopPodsCmd(e env) *cobra.Command {
-	var sortBy, selector string
+	var o topPrint
+	var selector string
 	var allNS, containers bool
 	cmd := &cobra.Command{
 		Use:     "pods [NAME] [-n NAMESPACE | -A] [-l SELECTOR] [--containers]",
@@ -98,10 +104,10 @@ func newTopPodsCmd(e env) *cobra.Command {
 	cmd.Flags().BoolVarP(&allNS, "all-namespaces", "A", false, "pods of every namespace")
 	cmd.Flags().StringVarP(&selector, "selector", "l", "", "only pods matching this label selector")
 	cmd.Flags().BoolVar(&containers, "containers", false, "one line per container")
-	cmd.Flags().StringVar(&sortBy, "sort-by", "", "cpu or memory: the busiest first")
+	o.addFlags(cmd)
 	cmd.ValidArgsFunction = completeNamesOf(k, "pods")
 	cmd.RunE = k.run(func(cmd *cobra.Command, args []string) error {
-		if err := checkSortBy(sortBy); err != nil {
+		if err := checkSortBy(o.sortBy); err != nil {
 			return err
 		}
 		if allNS && len(args) == 1 {
@@ -144,9 +150,20 @@ func newTopPodsCmd(e env) *cobra.Command {
 			_, err := fmt.Fprintf(e.stderr, "No pod usage found %s.\n", where)
 			return err
 		}
-		return printPodUsage(e.stdout, rows, allNS, containers, sortBy)
+		return printPodUsage(e.stdout, rows, allNS, containers, o)
 	})
 	return cmd
+}
+
+// topPrint is how the tables are printed: --sort-by and --no-headers.
+type topPrint struct {
+	sortBy    string
+	noHeaders bool
+}
+
+func (o *topPrint) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.sortBy, "sort-by", "", "cpu or memory: the busiest first")
+	cmd.Flags().BoolVar(&o.noHeaders, "no-headers", false, "leave out the header line")
 }
 
 func checkSortBy(s string) error {
@@ -272,10 +289,12 @@ func nodeUsage(nodes []corev1.Node, use map[string]usage) []nodeRow {
 	return rows
 }
 
-func printNodeUsage(w io.Writer, rows []nodeRow, sortBy string) error {
-	sortRows(rows, sortBy, func(r nodeRow) usage { return r.use })
+func printNodeUsage(w io.Writer, rows []nodeRow, o topPrint) error {
+	sortRows(rows, o.sortBy, func(r nodeRow) usage { return r.use })
 	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tCPU(cores)\tCPU%\tMEMORY(bytes)\tMEMORY%")
+	if !o.noHeaders {
+		fmt.Fprintln(tw, "NAME\tCPU(cores)\tCPU%\tMEMORY(bytes)\tMEMORY%")
+	}
 	for _, r := range rows {
 		if !r.known {
 			fmt.Fprintf(tw, "%s\t<unknown>\t<unknown>\t<unknown>\t<unknown>\n", r.name)
@@ -322,8 +341,8 @@ func podUsage(items []metricsv1beta1.PodMetrics) []podRow {
 	return rows
 }
 
-func printPodUsage(w io.Writer, rows []podRow, allNS, containers bool, sortBy string) error {
-	sortRows(rows, sortBy, func(r podRow) usage { return r.use })
+func printPodUsage(w io.Writer, rows []podRow, allNS, containers bool, o topPrint) error {
+	sortRows(rows, o.sortBy, func(r podRow) usage { return r.use })
 	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
 	var head []string
 	if allNS {
@@ -333,7 +352,9 @@ func printPodUsage(w io.Writer, rows []podRow, allNS, containers bool, sortBy st
 		head = append(head, "POD")
 	}
 	head = append(head, "NAME", "CPU(cores)", "MEMORY(bytes)")
-	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	if !o.noHeaders {
+		fmt.Fprintln(tw, strings.Join(head, "\t"))
+	}
 	for _, r := range rows {
 		prefix := ""
 		if allNS {

@@ -46,29 +46,38 @@ func TestTopOutput(t *testing.T) {
 		print func(w *bytes.Buffer) error
 		want  string
 	}{
-		{"nodes", func(w *bytes.Buffer) error { return printNodeUsage(w, nodeUsage(nodes, use), "") }, `
+		{"nodes", func(w *bytes.Buffer) error { return printNodeUsage(w, nodeUsage(nodes, use), topPrint{}) }, `
 NAME   CPU(cores)   CPU%        MEMORY(bytes)   MEMORY%
 w1     1500m        75%         3072Mi          75%
 w2     900m         22%         1024Mi          12%
 w3     <unknown>    <unknown>   <unknown>       <unknown>
 `},
-		{"nodes by memory", func(w *bytes.Buffer) error { return printNodeUsage(w, nodeUsage(nodes[:2], use), "memory") }, `
+		{"nodes by memory", func(w *bytes.Buffer) error {
+			return printNodeUsage(w, nodeUsage(nodes[:2], use), topPrint{sortBy: "memory"})
+		}, `
 NAME   CPU(cores)   CPU%   MEMORY(bytes)   MEMORY%
 w1     1500m        75%    3072Mi          75%
 w2     900m         22%    1024Mi          12%
 `},
-		{"pods of default", func(w *bytes.Buffer) error { return printPodUsage(w, podUsage(pods[1:]), false, false, "") }, `
+		{"pods of default", func(w *bytes.Buffer) error { return printPodUsage(w, podUsage(pods[1:]), false, false, topPrint{}) }, `
 NAME   CPU(cores)   MEMORY(bytes)
 api    700m         300Mi
 web    255m         72Mi
 `},
-		{"pods of every namespace by cpu", func(w *bytes.Buffer) error { return printPodUsage(w, podUsage(pods), true, false, "cpu") }, `
+		{"pods of every namespace by cpu", func(w *bytes.Buffer) error {
+			return printPodUsage(w, podUsage(pods), true, false, topPrint{sortBy: "cpu"})
+		}, `
 NAMESPACE     NAME   CPU(cores)   MEMORY(bytes)
 default       api    700m         300Mi
 default       web    255m         72Mi
 kube-system   dns    1m           20Mi
 `},
-		{"containers", func(w *bytes.Buffer) error { return printPodUsage(w, podUsage(pods), false, true, "") }, `
+		{"no headers", func(w *bytes.Buffer) error {
+			return printPodUsage(w, podUsage(pods[2:]), false, false, topPrint{noHeaders: true})
+		}, `
+api   700m   300Mi
+`},
+		{"containers", func(w *bytes.Buffer) error { return printPodUsage(w, podUsage(pods), false, true, topPrint{}) }, `
 POD   NAME   CPU(cores)   MEMORY(bytes)
 api   app    700m         300Mi
 web   app    250m         64Mi
@@ -99,6 +108,7 @@ func TestTopUsageErrors(t *testing.T) {
 		{"name and -A", []string{"top", "pods", "web", "-A"}, 2, "exclude each other"},
 		{"no cluster", []string{"top", "nodes"}, 1, "no cluster configured"},
 		{"two names", []string{"top", "pods", "a", "b"}, 2, "at most 1 argument"},
+		{"name and -l", []string{"top", "nodes", "w1", "-l", "a=b"}, 2, "exclude each other"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runCLI(t, []string{"HOME=" + t.TempDir()}, tc.args...)
@@ -127,13 +137,13 @@ func FuzzTopMetrics(f *testing.F) {
 			for _, m := range nm.Items {
 				use[m.Name] = usageFrom(m.Usage)
 			}
-			if err := printNodeUsage(&b, nodeUsage(nodes, use), "cpu"); err != nil {
+			if err := printNodeUsage(&b, nodeUsage(nodes, use), topPrint{sortBy: "cpu"}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		var pm metricsv1beta1.PodMetricsList
 		if decodeMetrics(raw, one, &pm) == nil {
-			if err := printPodUsage(&b, podUsage(pm.Items), true, true, "memory"); err != nil {
+			if err := printPodUsage(&b, podUsage(pm.Items), true, true, topPrint{sortBy: "memory", noHeaders: true}); err != nil {
 				t.Fatal(err)
 			}
 		}

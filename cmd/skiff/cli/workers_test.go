@@ -188,6 +188,7 @@ func TestWorkerCommandsWithRealWorker(t *testing.T) {
 		{"all namespaces, containers", []string{"top", "pods", "-A", "--containers"}, `(?m)^default\s+web\s+serve\s+\d+m\s+\d+Mi$`},
 		{"one pod", []string{"top", "pods", "web"}, `(?m)^web\s+\d+m\s+\d+Mi$`},
 		{"nodes", []string{"top", "nodes"}, `(?m)^w1\s+\d+m\s+\d+%\s+\d+Mi\s+\d+%$`},
+		{"nodes by label, no headers", []string{"top", "nodes", "-l", "kubernetes.io/hostname", "--no-headers"}, `^w1\s+\d+m\s+\d+%\s+\d+Mi\s+\d+%\n$`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := cli(tc.args...)
