@@ -22,10 +22,10 @@ import (
 
 // endpoint is the worker's HTTPS endpoint (kubelet's port 10250): it
 // serves /containerLogs/{namespace}/{pod}/{container}, /stats/summary and
-// POST /images/import to the API servers
-// only, which prove who they are with a certificate of the cluster CA that
-// is good for server authentication (servers' certificates are; the CA
-// issues nothing else with that usage).
+// POST /images/import to the API servers only, which prove who they are
+// with a certificate of the cluster CA that is good for server
+// authentication (servers' certificates are; the CA issues nothing else
+// with that usage).
 type endpoint struct {
 	w   *Worker
 	ln  net.Listener
