@@ -66,6 +66,9 @@ type Worker struct {
 	pods    *podManager
 
 	probeHTTP *http.Client
+	// stats samples usage for /stats/summary; boot is the node's boot time.
+	stats *statsCollector
+	boot  time.Time
 	// events counts event writes in flight; Run waits for them.
 	events sync.WaitGroup
 
@@ -107,6 +110,8 @@ func New(cfg Config) (*Worker, error) {
 
 		healthChanged: make(chan struct{}, 1),
 		probeHTTP:     newProbeClient(),
+		stats:         newStatsCollector(cfg.Runtime),
+		boot:          bootTime(),
 	}, nil
 }
 

@@ -11,6 +11,9 @@
 //	EXIT_AFTER   exit after this duration with EXIT_CODE (default 1)
 //	TERM_DELAY   on SIGTERM, log "got SIGTERM" and exit 0 after this delay
 //	LOG_LINES    print this many numbered lines at start
+//	HOLD_MIB     allocate this many MiB at start, touch every page and
+//	             keep them (a known memory working set)
+//	SPIN         when "1", keep one CPU busy (a known CPU usage)
 package main
 
 import (
@@ -21,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,6 +44,16 @@ func main() {
 		fmt.Printf("line %d\n", i)
 	}
 	fmt.Fprintln(os.Stderr, "testapp stderr")
+	held := hold(os.Getenv("HOLD_MIB"))
+	// A goroutine that waits forever keeps held reachable.
+	never := make(chan struct{})
+	go func() {
+		<-never
+		runtime.KeepAlive(held)
+	}()
+	if os.Getenv("SPIN") == "1" {
+		go spin()
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM)
 	go func() {
@@ -98,4 +112,23 @@ func main() {
 		}
 	}
 	select {}
+}
+
+// hold allocates mib MiB and writes every page, so they count in the
+// container's working set.
+func hold(mib string) []byte {
+	n, _ := strconv.Atoi(mib)
+	b := make([]byte, n<<20+1)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	return b
+}
+
+// spin keeps one CPU busy until the process ends.
+func spin() {
+	x := 0
+	for {
+		x++
+	}
 }
