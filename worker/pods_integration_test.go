@@ -161,6 +161,21 @@ func TestWorkerOnCluster(t *testing.T) {
 			return running(p) && !podReady(p)
 		})
 		e.waitFor(t, "ready", 30*time.Second, func() bool { return podReady(e.pod("slow")) })
+		// Each failed probe is the same event counted up, not an object
+		// of its own per failure.
+		var objects, total int32
+		e.waitFor(t, "the failed probes' events", 10*time.Second, func() bool {
+			evs, err := e.admin.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=slow,reason=Unhealthy"})
+			if err != nil {
+				return false
+			}
+			objects, total = int32(len(evs.Items)), 0
+			for _, ev := range evs.Items {
+				total += ev.Count
+			}
+			return total > objects
+		})
+		t.Logf("%d failed readiness probes recorded as %d events", total, objects)
 	})
 
 	t.Run("worker restart adopts running containers", func(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/record"
 
 	"github.com/skiffhq/skiff/config"
 	"github.com/skiffhq/skiff/gossip"
@@ -69,8 +70,8 @@ type Worker struct {
 	// stats samples usage for /stats/summary; boot is the node's boot time.
 	stats *statsCollector
 	boot  time.Time
-	// events counts event writes in flight; Run waits for them.
-	events sync.WaitGroup
+	// recorder records pod events; set by Run before pods are synced.
+	recorder record.EventRecorder
 
 	healthMu  sync.Mutex
 	healthErr error // last runtime health check
@@ -152,8 +153,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		return err
 	}
 
+	rec, stopEvents := w.startEvents(context.WithoutCancel(ctx))
+	w.recorder = rec
 	var wg sync.WaitGroup
-	defer w.events.Wait()
+	defer stopEvents()
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

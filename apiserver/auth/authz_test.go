@@ -129,6 +129,7 @@ func TestAuthorize(t *testing.T) {
 		// Node: events.
 		{"node creates an event", node1, attrs("create", "", "events", "", "default", ""), true},
 		{"node creates an events.k8s.io event", node1, attrs("create", "events.k8s.io", "events", "", "default", ""), true},
+		{"node patches an event (a repeat counted up)", node1, attrs("patch", "", "events", "", "default", "e"), true},
 		{"node deletes an event", node1, attrs("delete", "", "events", "", "default", "e"), false},
 		{"node lists events", node1, attrs("list", "", "events", "", "default", ""), false},
 
