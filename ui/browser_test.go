@@ -34,13 +34,13 @@ const screenshotsEnv = "SKIFF_UI_SCREENSHOTS"
 // browser is one headless Chromium tab, recording every JavaScript error
 // the page reports.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	mu     sync.Mutex
 	errors []string
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {

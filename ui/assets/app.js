@@ -197,7 +197,7 @@
   // ---- views ------------------------------------------------------------------
   const view = () => document.getElementById("view");
   function mount(...kids) { view().replaceChildren(...kids); }
-  function slot() { return el("div", { class: "slot" }, el("p", { class: "empty" }, "Loading…")); }
+  function slot(id) { return el("div", { class: "slot", id }, el("p", { class: "empty" }, "Loading…")); }
   const listParams = () => ({ labelSelector: state.sel });
 
   function podStatus(p) {
@@ -221,7 +221,7 @@
   const nodeIP = (n) => (((n.status && n.status.addresses) || []).find((a) => a.type === "InternalIP") || {}).address || "";
 
   function clusterView(signal) {
-    const servers = slot(), nodes = slot(), counts = slot(), history = el("ol", { class: "history" });
+    const servers = slot("servers"), nodes = slot("workers"), counts = slot("counts"), history = el("ol", { class: "history" });
     mount(el("h1", {}, "Cluster"), section("Servers", servers), section("Leadership changes", history),
       section("Workers", nodes), section("Objects", counts));
     let leader = null;
@@ -266,7 +266,7 @@
 
   function workloadsView(signal) {
     const ns = state.ns;
-    const deps = slot(), rss = slot(), pods = slot(), svcs = slot(), cms = slot(), secs = slot();
+    const deps = slot("deployments"), rss = slot("replicasets"), pods = slot("pods"), svcs = slot("services"), cms = slot("configmaps"), secs = slot("secrets");
     mount(el("h1", {}, "Workloads" + (ns ? " in " + ns : "")), section("Deployments", deps), section("Pods", pods), section("Services", svcs),
       section("Replica sets", rss), section("Config maps", cms), section("Secrets", secs));
     const slices = new Map();
