@@ -100,7 +100,7 @@
     const changed = () => {
       if (queued) return;
       queued = true;
-      requestAnimationFrame(() => { queued = false; performance.mark("render-start " + path); if (!signal.aborted) onChange(items); performance.mark("render-end " + path); });
+      requestAnimationFrame(() => { queued = false; if (!signal.aborted) onChange(items); performance.mark("render-end " + path); });
     };
     (async () => {
       while (!signal.aborted) {
@@ -355,33 +355,65 @@
     const container = el("select", { id: "log-container" });
     const previous = el("input", { type: "checkbox", id: "log-previous" });
     const follow = el("input", { type: "checkbox", id: "log-follow", checked: true });
+    const logStatus = el("p", { id: "log-status", class: "empty", role: "status" });
     let logAbort = null;
+    // loadLogs shows the container's last 500 lines and, when following,
+    // what it prints next. The lines come with their timestamps (shown
+    // without them), so a followed stream that breaks (a network change,
+    // a restarted worker) resumes from the last line shown, with
+    // sinceTime, instead of going silent or repeating lines.
     const loadLogs = async () => {
       if (logAbort) logAbort.abort();
       logAbort = new AbortController();
       const sig = logAbort.signal;
       signal.addEventListener("abort", () => logAbort.abort());
       logs.textContent = "";
-      const params = { container: container.value, tailLines: "500", follow: follow.checked ? "true" : "", previous: previous.checked ? "true" : "" };
-      try {
-        const resp = await fetch("/ui/api" + collection("", "v1", "pods", ns) + "/" + encodeURIComponent(name) + "/log" + q(params), { credentials: "same-origin", signal: sig });
-        if (!resp.ok) { const t = await resp.text(); let m = t; try { m = JSON.parse(t).message; } catch (e) { /* plain text */ } logs.textContent = "Logs unavailable: " + m; return; }
-        const reader = resp.body.getReader();
-        const dec = new TextDecoder();
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          logs.append(document.createTextNode(dec.decode(value, { stream: true })));
-          logs.scrollTop = logs.scrollHeight;
+      logStatus.textContent = "";
+      let last = null, lastTS = "";
+      const path = "/ui/api" + collection("", "v1", "pods", ns) + "/" + encodeURIComponent(name) + "/log";
+      while (!sig.aborted) {
+        const params = { container: container.value, timestamps: "true", follow: follow.checked ? "true" : "", previous: previous.checked ? "true" : "" };
+        if (lastTS) params.sinceTime = lastTS; else params.tailLines = "500";
+        try {
+          const resp = await fetch(path + q(params), { credentials: "same-origin", signal: sig });
+          if (!resp.ok) { const t = await resp.text(); let m = t; try { m = JSON.parse(t).message; } catch (e) { /* plain text */ } logStatus.textContent = "Logs unavailable: " + m; return; }
+          logStatus.textContent = follow.checked ? "Following." : "";
+          const reader = resp.body.getReader();
+          const dec = new TextDecoder();
+          let buf = "";
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            buf += dec.decode(value, { stream: true });
+            let nl, out = "";
+            while ((nl = buf.indexOf("\n")) >= 0) {
+              const line = buf.slice(0, nl);
+              buf = buf.slice(nl + 1);
+              const sp = line.indexOf(" ");
+              const key = logTimeKey(line.slice(0, sp));
+              if (last !== null && key !== null && key <= last) continue;
+              if (key !== null) { last = key; lastTS = line.slice(0, sp); }
+              out += (key === null ? line : line.slice(sp + 1)) + "\n";
+            }
+            if (out) { logs.append(document.createTextNode(out)); logs.scrollTop = logs.scrollHeight; }
+          }
+          if (!follow.checked) return;
+          logStatus.textContent = "The container stopped; its log ended.";
+          return;
+        } catch (e) {
+          if (sig.aborted) return;
+          if (!follow.checked) { logStatus.textContent = "Log stream ended: " + e.message; return; }
+          logStatus.textContent = "Log stream interrupted (" + e.message + "); reconnecting…";
         }
-      } catch (e) { if (!sig.aborted) logs.append(document.createTextNode("\n[log stream ended: " + e.message + "]")); }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
     };
     container.addEventListener("change", loadLogs);
     previous.addEventListener("change", loadLogs);
     follow.addEventListener("change", loadLogs);
     mount(el("h1", {}, "Pod " + ns + "/" + name), section("Containers", info), section("Conditions", conds), section("Events", events),
       section("Logs", el("div", { class: "inline" }, el("label", { for: "log-container" }, "Container"), container,
-        el("label", { for: "log-previous" }, "Previous"), previous, el("label", { for: "log-follow" }, "Follow"), follow), logs));
+        el("label", { for: "log-previous" }, "Previous"), previous, el("label", { for: "log-follow" }, "Follow"), follow), logStatus, logs));
     let first = true;
     watch(collection("", "v1", "pods", ns), { fieldSelector: "metadata.name=" + name }, (items) => {
       const p = items.get(ns + "/" + name);
@@ -410,6 +442,16 @@
       target.replaceChildren(table(["Type", "Reason", "Age", "From", "Message"], evs.map((e) => [e.type || "", e.reason || "", age(e.lastTimestamp || e.eventTime || e.metadata.creationTimestamp),
         (e.source && e.source.component) || e.reportingComponent || "", e.message || ""]), "No events."));
     }, signal);
+  }
+
+  // logTimeKey turns a log line's RFC 3339 timestamp (nanoseconds, any
+  // offset) into a string that sorts as the instants do, or null.
+  function logTimeKey(ts) {
+    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(ts);
+    if (!m) return null;
+    const sec = Date.parse(m[1] + m[3]);
+    if (isNaN(sec)) return null;
+    return String(sec / 1000).padStart(12, "0") + (m[2] || "").padEnd(9, "0");
   }
 
   // Quantities, for a node's requests against its capacity.
