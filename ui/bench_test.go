@@ -126,7 +126,50 @@ func BenchmarkDashboardFirstPaint(b *testing.B) {
 				med(func(t loadTimes) float64 { return t.Rendered }), ready)
 		})
 	}
+	b.Run("live", func(b *testing.B) { benchLiveUpdate(b, ctx, br, kc, base) })
 	br.checkNoErrors()
+}
+
+// benchLiveUpdate measures, on the workloads page showing 1,000 pods, the
+// time from a pod's status update through the API (its restart count) to
+// the frame in which its row shows the new count: the watch, the page's
+// update of the list, and the paint. The issue asks for lists that update
+// within 1 s.
+func benchLiveUpdate(b *testing.B, ctx context.Context, br *browser, kc kubernetes.Interface, base string) {
+	br.load(b, base+"/ui/#/workloads")
+	var lat []float64
+	b.ResetTimer()
+	for i := range b.N {
+		bp := benchPod(i * 37 % benchPods)
+		ns := fmt.Sprintf("team-%d", i*37%benchPods%4)
+		p, err := kc.CoreV1().Pods(ns).Get(ctx, bp.Name, metav1.GetOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		restarts := p.Status.ContainerStatuses[0].RestartCount + 1
+		p.Status.ContainerStatuses[0].RestartCount = restarts
+		start := time.Now()
+		if _, err := kc.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		// Date.now() in the frame that first shows the count: the page's
+		// clock is this process's.
+		expr := fmt.Sprintf(`new Promise((res) => { const tick = () => { const r = [...document.querySelectorAll("#pods tbody tr")].find((r) => r.children[0].textContent === %q);
+  if (r && r.children[4].textContent === %q) res(Date.now()); else requestAnimationFrame(tick); }; tick(); })`, bp.Name, fmt.Sprint(restarts))
+		wctx, cancel := context.WithTimeout(br.ctx, 30*time.Second)
+		shown, err := chromedp.Run(wctx, chromedp.Evaluate[float64](expr, chromedp.EvalAwaitPromise))
+		cancel()
+		if err != nil {
+			b.Fatalf("pod %s never showed restart count %d: %v\n%s", bp.Name, restarts, err, br.where())
+		}
+		lat = append(lat, shown-float64(start.UnixMicro())/1000)
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	med, worst := lat[len(lat)/2], lat[len(lat)-1]
+	b.ReportMetric(med, "update-ms")
+	b.ReportMetric(worst, "worst-update-ms")
+	b.Logf("a status update showed in the list of %d pods after %.0f ms (median of %d), %.0f ms at worst", benchPods, med, len(lat), worst)
 }
 
 // load navigates to url from a blank page (a full load, not a hash change
