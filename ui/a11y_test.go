@@ -41,7 +41,7 @@ const overflow = `JSON.stringify((() => {
   }
   // A table squeezed into the screen breaks its words letter by letter;
   // one that keeps its rows a line or two high scrolls sideways instead.
-  for (const tr of document.querySelectorAll("tbody tr")) {
+  for (const tr of document.querySelectorAll("tbody tr, .rows > [role=row]")) {
     const h = tr.getBoundingClientRect().height, line = parseFloat(getComputedStyle(tr).lineHeight) || 20;
     if (h > 2.5 * line + 16) { out.push("a table row is " + Math.round(h) + "px high: " + tr.textContent.slice(0, 40)); break; }
   }
@@ -71,12 +71,12 @@ func TestDashboardAtPhoneWidth(t *testing.T) {
 	b.signIn(base, c.AdminToken())
 	for _, pg := range []struct{ hash, ready string }{
 		{"#/cluster", `document.querySelectorAll("#workers tbody tr").length === 3`},
-		{"#/workloads", `document.querySelectorAll("#pods tbody tr").length === 12`},
+		{"#/workloads", `document.querySelectorAll("#pods .rows > [role=row]").length === 12`},
 		{"#/pod/team-1/" + pod.Name, `document.querySelector("main").textContent.includes("Running")`},
 		{"#/node/node-001", `document.querySelector("main").textContent.includes("Ready")`},
 		{"#/deploy", `!!document.querySelector("#deploy-form")`},
 	} {
-		b.do("open "+pg.hash, chromedp.Navigate(base+"/ui/"+pg.hash))
+		b.navigate("open "+pg.hash, base+"/ui/"+pg.hash)
 		b.waitTrue(pg.hash, pg.ready)
 		if width := b.eval(`String(document.documentElement.clientWidth)`); width != "375" {
 			t.Fatalf("%s: the page lays out at %s px, not at the phone's 375 px (viewport meta?)", pg.hash, width)
@@ -148,7 +148,7 @@ func TestDashboardKeyboard(t *testing.T) {
 	// Back to the Workloads link, then Enter.
 	b.do("focus workloads", chromedp.Focus(chromedp.CSS(`nav a[href="#/workloads"]`)), chromedp.KeyEvent(kb.Enter))
 	b.waitTrue("workloads page", `location.hash === "#/workloads" && document.activeElement === document.querySelector("main")`)
-	b.waitTrue("pods listed", `document.querySelectorAll("#pods tbody tr").length === 4`)
+	b.waitTrue("pods listed", `document.querySelectorAll("#pods .rows > [role=row]").length === 4`)
 	var reached string
 	for range 40 {
 		if f, _ := tab(); strings.HasPrefix(f, "a:app-") {

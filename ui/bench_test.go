@@ -33,7 +33,7 @@ const (
 // pod count. A frame callback runs just before that frame paints.
 const readyProbe = `(() => {
   const pods = %d, nodes = %d;
-  const rows = (id) => document.querySelectorAll("#" + id + " tbody tr").length;
+  const rows = (id) => document.querySelectorAll("#" + id + " tbody tr, #" + id + " .rows > [role=row]").length;
   const podCount = () => [...document.querySelectorAll("#counts tbody tr")].some((r) => r.children[0].textContent === "Pods" && r.children[1].textContent === String(pods));
   const done = () => location.hash.startsWith("#/workloads") ? rows("pods") >= pods : rows("workers") >= nodes && podCount();
   window.__ready = null;
@@ -154,7 +154,7 @@ func benchLiveUpdate(b *testing.B, ctx context.Context, br *browser, kc kubernet
 		}
 		// Date.now() in the frame that first shows the count: the page's
 		// clock is this process's.
-		expr := fmt.Sprintf(`new Promise((res) => { const tick = () => { const r = [...document.querySelectorAll("#pods tbody tr")].find((r) => r.children[0].textContent === %q);
+		expr := fmt.Sprintf(`new Promise((res) => { const tick = () => { const r = [...document.querySelectorAll("#pods .rows > [role=row]")].find((r) => r.children[0].textContent === %q);
   if (r && r.children[4].textContent === %q) res(Date.now()); else requestAnimationFrame(tick); }; tick(); })`, bp.Name, fmt.Sprint(restarts))
 		wctx, cancel := context.WithTimeout(br.ctx, 30*time.Second)
 		shown, err := chromedp.Run(wctx, chromedp.Evaluate[float64](expr, chromedp.EvalAwaitPromise))
@@ -177,7 +177,7 @@ func benchLiveUpdate(b *testing.B, ctx context.Context, br *browser, kc kubernet
 // the load's figures.
 func (b *browser) load(tb testing.TB, url string) loadTimes {
 	tb.Helper()
-	b.do("blank", chromedp.Navigate("about:blank"))
+	b.navigate("blank", "about:blank")
 	b.do("load "+url, chromedp.Navigate(url))
 	// Not chromedp.Poll: right after a navigation it may look for the
 	// previous document's execution context.

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -16,7 +15,7 @@ import (
 
 // podRow is a JavaScript expression for the text of the pods list's row
 // of the pod named %q ("" when there is none).
-const podRow = `(() => { const r = [...document.querySelectorAll("#pods tbody tr")].find((r) => r.children[0].textContent === %q);
+const podRow = `(() => { const r = [...document.querySelectorAll("#pods .rows > [role=row]")].find((r) => r.children[0].textContent === %q);
   return r ? [...r.children].slice(0, 8).map((c) => c.textContent).join("|") : ""; })()`
 
 // TestPodListUpdatesLiveWhenAPodRuns opens the workloads page, then moves
@@ -43,7 +42,7 @@ func TestPodListUpdatesLiveWhenAPodRuns(t *testing.T) {
 
 	base := c.URL(0)
 	b.signIn(base, c.AdminToken())
-	b.do("workloads", chromedp.Navigate(base+"/ui/#/workloads"))
+	b.navigate("workloads", base+"/ui/#/workloads")
 	b.waitTrue("pending pod listed", fmt.Sprintf(podRow+`.includes("|0/1|Pending|")`, p.Name))
 	// A reload would drop this mark.
 	b.eval(`(window.__mark = "before-update")`)

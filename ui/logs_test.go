@@ -11,8 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/skiffhq/skiff/internal/testimages"
 	"github.com/skiffhq/skiff/testcluster"
 )
@@ -58,7 +56,7 @@ func TestDashboardFollowsLiveLogs(t *testing.T) {
 
 	base := c.URL(0)
 	b.signIn(base, c.AdminToken())
-	b.do("pod page", chromedp.Navigate(base+"/ui/#/pod/default/chatty"))
+	b.navigate("pod page", base+"/ui/#/pod/default/chatty")
 	b.waitTrue("first log line", `document.querySelector("pre.logs").textContent.includes("serve: listening on :8080")`)
 	if got := b.eval(`document.querySelector("#log-follow").checked ? "follow" : "no"`); got != "follow" {
 		t.Fatalf("the logs view does not follow by default (%s)", got)
