@@ -149,6 +149,7 @@ func TestDashboardKeyboard(t *testing.T) {
 	b.do("focus workloads", chromedp.Focus(chromedp.CSS(`nav a[href="#/workloads"]`)), chromedp.KeyEvent(kb.Enter))
 	b.waitTrue("workloads page", `location.hash === "#/workloads" && document.activeElement === document.querySelector("main")`)
 	b.waitTrue("pods listed", `document.querySelectorAll("#pods .rows > [role=row]").length === 4`)
+	b.screenshot("dashboard-pods")
 	var reached string
 	for range 40 {
 		if f, _ := tab(); strings.HasPrefix(f, "a:app-") {
