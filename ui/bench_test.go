@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -154,7 +155,7 @@ func benchLiveUpdate(b *testing.B, ctx context.Context, br *browser, kc kubernet
 		}
 		// Date.now() in the frame that first shows the count: the page's
 		// clock is this process's.
-		expr := fmt.Sprintf(`new Promise((res) => { const tick = () => { const r = [...document.querySelectorAll("#pods .rows > [role=row]")].find((r) => r.children[0].textContent === %q);
+		expr := fmt.Sprintf(`new Promise((res) => { const tick = () => { const r = [...document.querySelectorAll("#pods tbody tr, #pods .rows > [role=row]")].find((r) => r.children[0].textContent === %q);
   if (r && r.children[4].textContent === %q) res(Date.now()); else requestAnimationFrame(tick); }; tick(); })`, bp.Name, fmt.Sprint(restarts))
 		wctx, cancel := context.WithTimeout(br.ctx, 30*time.Second)
 		shown, err := chromedp.Run(wctx, chromedp.Evaluate[float64](expr, chromedp.EvalAwaitPromise))
@@ -208,7 +209,7 @@ func seedScale(tb testing.TB, ctx context.Context, kc kubernetes.Interface, node
 			go func() {
 				defer wg.Done()
 				for i := range next {
-					if err := one(i); err != nil {
+					if err := retryBusy(ctx, func() error { return one(i) }); err != nil {
 						errs <- err
 					}
 				}
@@ -226,10 +227,14 @@ func seedScale(tb testing.TB, ctx context.Context, kc kubernetes.Interface, node
 	}
 	now := metav1.Now()
 	run(nodes, func(i int) error {
+		name := fmt.Sprintf("node-%03d", i)
 		n, err := kc.CoreV1().Nodes().Create(ctx, &corev1.Node{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("node-%03d", i), Labels: map[string]string{"kubernetes.io/hostname": fmt.Sprintf("node-%03d", i)}},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}},
 			Spec:       corev1.NodeSpec{PodCIDR: fmt.Sprintf("10.244.%d.0/24", i), PodCIDRs: []string{fmt.Sprintf("10.244.%d.0/24", i)}},
 		}, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) { // a retry after a create whose answer was lost
+			n, err = kc.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		}
 		if err != nil {
 			return fmt.Errorf("create node %d: %w", i, err)
 		}
@@ -253,6 +258,9 @@ func seedScale(tb testing.TB, ctx context.Context, kc kubernetes.Interface, node
 	run(pods, func(i int) error {
 		ns := fmt.Sprintf("team-%d", i%4)
 		p, err := kc.CoreV1().Pods(ns).Create(ctx, benchPod(i), metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			p, err = kc.CoreV1().Pods(ns).Get(ctx, benchPod(i).Name, metav1.GetOptions{})
+		}
 		if err != nil {
 			return fmt.Errorf("create pod %d: %w", i, err)
 		}
@@ -267,6 +275,24 @@ func seedScale(tb testing.TB, ctx context.Context, kc kubernetes.Interface, node
 		}
 		return nil
 	})
+}
+
+// retryBusy runs f again, up to five times in all, while it fails because
+// the cluster was busy: an election on a loaded machine answers writes
+// with 503 or a timeout for a moment.
+func retryBusy(ctx context.Context, f func() error) error {
+	var err error
+	for try := 0; try < 5; try++ {
+		if err = f(); err == nil || !(apierrors.IsServiceUnavailable(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err)) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return err
 }
 
 // benchPod is a pod of a typical size: labels, one container with ports,
