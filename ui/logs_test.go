@@ -11,6 +11,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/chromedp"
+
 	"github.com/skiffhq/skiff/internal/testimages"
 	"github.com/skiffhq/skiff/testcluster"
 )
@@ -61,6 +64,12 @@ func TestDashboardFollowsLiveLogs(t *testing.T) {
 	if got := b.eval(`document.querySelector("#log-follow").checked ? "follow" : "no"`); got != "follow" {
 		t.Fatalf("the logs view does not follow by default (%s)", got)
 	}
+	// Cut the browser off the network for a moment: the followed stream
+	// breaks, and the view resumes it from its last line.
+	b.setOffline(true)
+	b.waitTrue("stream broken", `document.querySelector("#log-status").textContent.includes("reconnecting")`)
+	b.setOffline(false)
+	b.waitTrue("stream resumed", `document.querySelector("#log-status").textContent === "Following."`)
 	// A mark on the element: if the page re-fetched the logs, it would
 	// have cleared and refilled it, and a reload would drop the mark.
 	b.eval(`(document.querySelector("pre.logs").dataset.mark = "before-delete")`)
@@ -89,4 +98,24 @@ func TestDashboardFollowsLiveLogs(t *testing.T) {
 		t.Fatalf("pod chatty was not removed: %v", err)
 	}
 	b.checkNoErrors()
+}
+
+// networkConditions are the parameters of Network.emulateNetworkConditions,
+// which this Chromium (148) takes and cdproto no longer declares.
+type networkConditions struct {
+	Offline            bool    `json:"offline"`
+	Latency            float64 `json:"latency"`
+	DownloadThroughput float64 `json:"downloadThroughput"`
+	UploadThroughput   float64 `json:"uploadThroughput"`
+}
+
+var emulateNetworkConditions = cdp.Command[networkConditions, cdp.Empty]{Method: "Network.emulateNetworkConditions"}
+
+// setOffline takes the page off the network (failing its open requests)
+// or back on.
+func (b *browser) setOffline(offline bool) {
+	b.t.Helper()
+	if _, err := chromedp.Call(b.ctx, emulateNetworkConditions, networkConditions{Offline: offline, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+		b.t.Fatalf("emulate offline=%v: %v", offline, err)
+	}
 }

@@ -95,6 +95,29 @@ func startWorker(t *testing.T, c *testcluster.Cluster, kc kubernetes.Interface, 
 		}
 	})
 
+	// Before the worker stops: delete its pods and wait until it has
+	// removed them, network namespaces included (they are mounted in the
+	// test's temporary directory).
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		one := int64(1)
+		sel := metav1.ListOptions{FieldSelector: "spec.nodeName=" + name}
+		pods, err := kc.CoreV1().Pods("").List(ctx, sel)
+		if err != nil {
+			t.Errorf("drain %s: %v", name, err)
+			return
+		}
+		for _, p := range pods.Items {
+			kc.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &one})
+		}
+		if err := testcluster.WaitFor(ctx, func() bool {
+			l, err := kc.CoreV1().Pods("").List(ctx, sel)
+			return err == nil && len(l.Items) == 0
+		}); err != nil {
+			t.Errorf("drain %s: pods left: %v", name, err)
+		}
+	})
 	wctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cidr := fmt.Sprintf("10.251.%d.0/24", 1+int(b[0])%250)
