@@ -190,8 +190,8 @@ func (b *browser) screenshot(name string) {
 // signIn signs in at base with token.
 func (b *browser) signIn(base, token string) {
 	b.t.Helper()
+	b.navigate("sign-in page", base+"/ui/")
 	b.do("sign in",
-		chromedp.Navigate(base+"/ui/"),
 		chromedp.WaitVisible(chromedp.CSS("#token")),
 		chromedp.SendKeys(chromedp.CSS("#token"), token),
 		chromedp.Submit(chromedp.CSS("#token")),
