@@ -430,26 +430,39 @@
         if (lastTS) params.sinceTime = lastTS; else params.tailLines = "500";
         try {
           const resp = await fetch(path + q(params), { credentials: "same-origin", signal: sig });
-          if (!resp.ok) { const t = await resp.text(); let m = t; try { m = JSON.parse(t).message; } catch (e) { /* plain text */ } logStatus.textContent = "Logs unavailable: " + m; return; }
+          if (!resp.ok) {
+            const t = await resp.text();
+            let m = t;
+            try { m = JSON.parse(t).message; } catch (e) { /* plain text */ }
+            // A worker that cannot be reached for a moment (503) does not
+            // end a followed log that was already showing.
+            if (resp.status !== 503 || !follow.checked || !lastTS) { logStatus.textContent = "Logs unavailable: " + m; return; }
+            throw new Error(m);
+          }
           logStatus.textContent = follow.checked ? "Following." : "";
           const reader = resp.body.getReader();
           const dec = new TextDecoder();
           let buf = "";
-          for (;;) {
-            const { value, done } = await reader.read();
-            if (done) break;
-            buf += dec.decode(value, { stream: true });
+          // show appends the complete lines of buf (all of it at the end of
+          // the stream, where a last line may lack its newline).
+          const show = (end) => {
             let nl, out = "";
-            while ((nl = buf.indexOf("\n")) >= 0) {
-              const line = buf.slice(0, nl);
-              buf = buf.slice(nl + 1);
+            while ((nl = buf.indexOf("\n")) >= 0 || (end && buf)) {
+              const line = nl >= 0 ? buf.slice(0, nl) : buf;
+              buf = nl >= 0 ? buf.slice(nl + 1) : "";
               const sp = line.indexOf(" ");
               const key = logTimeKey(line.slice(0, sp));
               if (last !== null && key !== null && key <= last) continue;
               if (key !== null) { last = key; lastTS = line.slice(0, sp); }
-              out += (key === null ? line : line.slice(sp + 1)) + "\n";
+              out += (key === null ? line : line.slice(sp + 1)) + (nl >= 0 ? "\n" : "");
             }
             if (out) { logs.append(document.createTextNode(out)); logs.scrollTop = logs.scrollHeight; }
+          };
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) { show(true); break; }
+            buf += dec.decode(value, { stream: true });
+            show(false);
           }
           if (!follow.checked) return;
           logStatus.textContent = "The container stopped; its log ended.";
