@@ -90,7 +90,10 @@ func (h *handler) podLog() error {
 	}
 	h.w.Header().Set("Content-Type", "text/plain")
 	h.w.WriteHeader(http.StatusOK)
-	fl, _ := h.w.(http.Flusher)
+	// A ResponseController, not a type assertion: the metrics recorder
+	// wraps the writer (with Unwrap), and without a flush per read a
+	// followed log sat in the server's buffer and never reached the client.
+	rc := http.NewResponseController(h.w)
 	limit := int64(-1)
 	if v := q.Get("limitBytes"); v != "" {
 		limit, _ = strconv.ParseInt(v, 10, 64)
@@ -105,9 +108,7 @@ func (h *handler) podLog() error {
 			if _, werr := h.w.Write(buf[:n]); werr != nil {
 				return nil
 			}
-			if fl != nil {
-				fl.Flush()
-			}
+			rc.Flush() // a writer that cannot flush still gets every byte
 			if limit > 0 {
 				limit -= int64(n)
 			}
