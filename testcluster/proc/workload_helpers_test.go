@@ -185,3 +185,93 @@ func answerers(ctx context.Context, client *http.Client, url string, names []str
 	}
 	return seen, fmt.Errorf("after %d requests answers came from %v, want every one of %v (last error: %v)", max, seen, names, lastErr)
 }
+
+// load sends GET requests to a URL at a steady pace from one goroutine,
+// at most max of them, until stopped, and counts the answers.
+type load struct {
+	stop chan struct{}
+	done chan struct{}
+
+	mu       sync.Mutex
+	ok       int
+	failed   int
+	errs     []string       // the first few failures
+	versions map[string]int // answers per version
+}
+
+// startLoad starts a load loop; every is the pause between requests.
+func startLoad(ctx context.Context, client *http.Client, url string, max int, every time.Duration) *load {
+	l := &load{stop: make(chan struct{}), done: make(chan struct{}), versions: map[string]int{}}
+	go func() {
+		defer close(l.done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for range max {
+			body, err := get(ctx, client, url)
+			l.mu.Lock()
+			if err != nil {
+				l.failed++
+				if len(l.errs) < 5 {
+					l.errs = append(l.errs, time.Now().Format("15:04:05.000")+" "+err.Error())
+				}
+			} else {
+				l.ok++
+				version, _, _ := strings.Cut(body, " ")
+				l.versions[version]++
+			}
+			l.mu.Unlock()
+			select {
+			case <-l.stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return l
+}
+
+// Stop ends the loop and waits for it.
+func (l *load) Stop() {
+	close(l.stop)
+	<-l.done
+}
+
+func (l *load) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return fmt.Sprintf("%d ok, %d failed %v, versions %v", l.ok, l.failed, l.errs, l.versions)
+}
+
+func (l *load) counts() (ok, failed int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ok, l.failed
+}
+
+// waitReplacedOff waits until want demo pods with image are Ready on
+// nodes other than gone, and returns them.
+func waitReplacedOff(ctx context.Context, kube kubernetes.Interface, want int, image, gone string) (replicas, error) {
+	var r replicas
+	err := poll(ctx, func() error {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		all, err := demoReplicas(rctx, kube, image)
+		if err != nil {
+			return err
+		}
+		r = replicas{}
+		for _, p := range all.ready {
+			if p.Spec.NodeName != gone {
+				r.ready = append(r.ready, p)
+			}
+		}
+		r.active = len(r.ready)
+		if len(r.ready) < want {
+			return fmt.Errorf("%d of %d pods ready off %s", len(r.ready), want, gone)
+		}
+		return nil
+	})
+	return r, err
+}

@@ -3,10 +3,12 @@ package proc
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 )
 
 // TestWorkloadScenario walks the deployment workflow on real processes
@@ -61,4 +63,90 @@ func TestWorkloadScenario(t *testing.T) {
 		}
 		t.Logf("from %s the Service answered from %v", WorkerName(w), seen)
 	}
+	client, err := c.WorkerHTTPClient(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Scale up and down; the Service follows.
+	r = scaleTo(t, ctx, c, api, kube, 6, DemoV1, 2)
+	if _, err := answerers(ctx, client, url, r.names(), 300); err != nil {
+		t.Fatalf("after scaling to 6: %v", err)
+	}
+	r = scaleTo(t, ctx, c, api, kube, 2, DemoV1, 1)
+	if _, err := answerers(ctx, client, url, r.names(), 200); err != nil {
+		t.Fatalf("after scaling to 2: %v", err)
+	}
+	scaleTo(t, ctx, c, api, kube, 4, DemoV1, 2)
+
+	// Rolling update to v2 under a bounded request loop: no request
+	// fails, and in the end only v2 answers.
+	l := startLoad(ctx, client, url, 3000, 20*time.Millisecond)
+	if _, err := c.CLI(ctx, api, "set", "image", "deploy/demo", "demo="+DemoV2); err != nil {
+		l.Stop()
+		t.Fatal(err)
+	}
+	if out, err := c.CLI(ctx, api, "rollout", "status", "deploy/demo", "--timeout", "90s"); err != nil {
+		l.Stop()
+		t.Fatalf("%v\n%s", err, out)
+	}
+	r, err = waitReplicas(ctx, kube, 4, DemoV2, 2)
+	l.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("rolling update: %s", l)
+	if ok, failed := l.counts(); failed > 0 || ok == 0 {
+		t.Fatalf("requests through the Service during the rolling update: %s", l)
+	}
+	if seen, err := answerers(ctx, client, url, r.names(), 200); err != nil {
+		t.Fatal(err)
+	} else {
+		for host, v := range seen {
+			if v != "v2" {
+				t.Fatalf("after the update %s answered with %s", host, v)
+			}
+		}
+	}
+
+	// kill -9 worker w2: its pods are replaced on w1.
+	victim := WorkerName(1)
+	killed := time.Now()
+	c.KillWorker(1)
+	r, err = waitReplacedOff(ctx, kube, 4, DemoV2, victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("worker %s killed: 4 replicas ready on the other worker after %.1f s", victim, time.Since(killed).Seconds())
+	if _, err := answerers(ctx, client, url, r.names(), 300); err != nil {
+		t.Fatalf("after killing %s: %v", victim, err)
+	}
+
+	// kill -9 the leader: the API keeps serving (through the follower the
+	// test talks to) and the workload keeps answering throughout.
+	l = startLoad(ctx, client, url, 1000, 20*time.Millisecond)
+	c.Kill(leader)
+	if _, err := c.Leader(ctx); err != nil {
+		l.Stop()
+		t.Fatal(err)
+	}
+	scaleTo(t, ctx, c, api, kube, 3, DemoV2, 1)
+	l.Stop()
+	t.Logf("leader %s killed: %s", Name(leader), l)
+	if ok, failed := l.counts(); failed > 0 || ok == 0 {
+		t.Fatalf("requests through the Service across the leader kill: %s", l)
+	}
+}
+
+// scaleTo scales the demo with the CLI and waits for want ready replicas.
+func scaleTo(t *testing.T, ctx context.Context, c *Cluster, api int, kube kubernetes.Interface, want int, image string, minNodes int) replicas {
+	t.Helper()
+	if _, err := c.CLI(ctx, api, "scale", "deploy/demo", "--replicas", strconv.Itoa(want)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := waitReplicas(ctx, kube, want, image, minNodes)
+	if err != nil {
+		t.Fatalf("scale to %d: %v", want, err)
+	}
+	return r
 }
