@@ -275,3 +275,40 @@ func waitReplacedOff(ctx context.Context, kube kubernetes.Interface, want int, i
 	})
 	return r, err
 }
+
+// dumpPods logs the demo pods and the namespace's recent events, for a
+// failure's diagnosis.
+func dumpPods(t *testing.T, kube kubernetes.Interface) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	list, err := kube.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=demo"})
+	if err != nil {
+		t.Logf("dump pods: %v", err)
+		return
+	}
+	for _, p := range list.Items {
+		var conds []string
+		for _, c := range p.Status.Conditions {
+			conds = append(conds, fmt.Sprintf("%s=%s(%s)", c.Type, c.Status, c.Reason))
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if w := cs.State.Waiting; w != nil {
+				conds = append(conds, "waiting:"+w.Reason+":"+w.Message)
+			}
+		}
+		t.Logf("pod %s node=%q phase=%s deleted=%v %v", p.Name, p.Spec.NodeName, p.Status.Phase, p.DeletionTimestamp != nil, conds)
+	}
+	evs, err := kube.CoreV1().Events("default").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Logf("dump events: %v", err)
+		return
+	}
+	items := evs.Items
+	if len(items) > 30 {
+		items = items[len(items)-30:]
+	}
+	for _, e := range items {
+		t.Logf("event %s %s %s/%s %s: %s", e.LastTimestamp.Format("15:04:05"), e.Type, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, e.Message)
+	}
+}

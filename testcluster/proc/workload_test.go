@@ -146,6 +146,7 @@ func scaleTo(t *testing.T, ctx context.Context, c *Cluster, api int, kube kubern
 	}
 	r, err := waitReplicas(ctx, kube, want, image, minNodes)
 	if err != nil {
+		dumpPods(t, kube)
 		t.Fatalf("scale to %d: %v", want, err)
 	}
 	return r
