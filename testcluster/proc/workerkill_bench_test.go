@@ -179,7 +179,9 @@ func unreachable(n *corev1.Node) bool {
 }
 
 // restartWorker starts worker w again and waits until its node is Ready
-// and untainted and its evicted pods are gone, so the next trial starts
+// and untainted at once (the node lifecycle controller may mark it
+// Unknown again after the worker's first write) and its evicted pods are
+// gone, so the next trial starts
 // from a clean cluster.
 func restartWorker(ctx context.Context, c *Cluster, kube kubernetes.Interface, w, want int) error {
 	if err := c.StartWorker(w); err != nil {
@@ -197,6 +199,11 @@ func restartWorker(ctx context.Context, c *Cluster, kube kubernetes.Interface, w
 		}
 		if len(n.Spec.Taints) > 0 {
 			return fmt.Errorf("node %s still has taints %v", n.Name, n.Spec.Taints)
+		}
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == corev1.NodeReady && cond.Status != corev1.ConditionTrue {
+				return fmt.Errorf("node %s is Ready=%s", n.Name, cond.Status)
+			}
 		}
 		list, err := kube.CoreV1().Pods("default").List(rctx, metav1.ListOptions{LabelSelector: "app=demo"})
 		if err != nil {
