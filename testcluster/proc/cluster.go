@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -71,14 +70,6 @@ type Cluster struct {
 	procs   []*process // nil while a server is not running
 	workers []*worker
 	client  *http.Client
-}
-
-type process struct {
-	cmd    *exec.Cmd
-	log    *os.File
-	exited chan struct{}
-	err    error // set before exited is closed
-	paused bool
 }
 
 // Start makes the network, starts every server and waits until all are
@@ -232,32 +223,6 @@ func (c *Cluster) StartServer(i int, env ...string) error {
 	}
 	c.procs[i] = p
 	return nil
-}
-
-// spawn starts cmd with its output appended to logPath after a banner
-// line, and calls gone when the process has exited, before closing
-// p.exited. The process dies with the test process, even when that is
-// killed.
-func spawn(cmd *exec.Cmd, logPath, banner string, gone func(*process)) (*process, error) {
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(logf, "==== start %s %s\n", time.Now().Format(time.RFC3339Nano), banner)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, err
-	}
-	p := &process{cmd: cmd, log: logf, exited: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		logf.Close()
-		gone(p)
-		close(p.exited)
-	}()
-	return p, nil
 }
 
 // Running reports whether server i's process is alive.

@@ -1,0 +1,44 @@
+package proc
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// process is one run of a server or worker.
+type process struct {
+	cmd    *exec.Cmd
+	log    *os.File
+	exited chan struct{}
+	err    error // set before exited is closed
+	paused bool
+}
+
+// spawn starts cmd with its output appended to logPath after a banner
+// line, and calls gone when the process has exited, before closing
+// p.exited. The process dies with the test process, even when that is
+// killed.
+func spawn(cmd *exec.Cmd, logPath, banner string, gone func(*process)) (*process, error) {
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(logf, "==== start %s %s\n", time.Now().Format(time.RFC3339Nano), banner)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, err
+	}
+	p := &process{cmd: cmd, log: logf, exited: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		logf.Close()
+		gone(p)
+		close(p.exited)
+	}()
+	return p, nil
+}
