@@ -255,6 +255,15 @@ func (c *Cluster) Kill(i int) {
 	<-p.exited
 }
 
+// Stop sends server i SIGTERM and waits for it to exit (SIGKILL after
+// 15 s, reported as an error).
+func (c *Cluster) Stop(i int) error {
+	c.mu.Lock()
+	p := c.procs[i]
+	c.mu.Unlock()
+	return stop(p)
+}
+
 // Pause freezes server i with SIGSTOP; Resume thaws it with SIGCONT.
 func (c *Cluster) Pause(i int) error  { return c.signal(i, syscall.SIGSTOP, true) }
 func (c *Cluster) Resume(i int) error { return c.signal(i, syscall.SIGCONT, false) }

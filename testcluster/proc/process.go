@@ -42,3 +42,23 @@ func spawn(cmd *exec.Cmd, logPath, banner string, gone func(*process)) (*process
 	}()
 	return p, nil
 }
+
+// stopGrace bounds how long Stop waits after SIGTERM before SIGKILL.
+const stopGrace = 15 * time.Second
+
+// stop sends p SIGTERM, as a service manager would, and waits for it to
+// exit; after stopGrace it sends SIGKILL and reports that it had to.
+func stop(p *process) error {
+	if p == nil {
+		return nil
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+		return nil
+	case <-time.After(stopGrace):
+	}
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+	return fmt.Errorf("%s ignored SIGTERM for %s and was killed", p.cmd.Path, stopGrace)
+}

@@ -213,6 +213,16 @@ func (c *Cluster) KillWorker(i int) {
 	<-p.exited
 }
 
+// StopWorker sends worker i SIGTERM and waits for it to exit (SIGKILL
+// after 15 s, reported as an error). Its containers keep running; a
+// worker started again adopts them.
+func (c *Cluster) StopWorker(i int) error {
+	c.mu.Lock()
+	p := c.workers[i].proc
+	c.mu.Unlock()
+	return stop(p)
+}
+
 // WorkerLogTail returns the last n lines of worker i's log.
 func (c *Cluster) WorkerLogTail(i, n int) string { return tail(c.WorkerLogPath(i), n) }
 

@@ -3,6 +3,7 @@ package proc
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -135,6 +136,59 @@ func TestWorkloadScenario(t *testing.T) {
 	t.Logf("leader %s killed: %s", Name(leader), l)
 	if ok, failed := l.counts(); failed > 0 || ok == 0 {
 		t.Fatalf("requests through the Service across the leader kill: %s", l)
+	}
+
+	// Stop everything with SIGTERM and start it again from disk (the
+	// killed leader and worker too): the Deployment is intact and its
+	// running pods are adopted, not replaced.
+	before, err := demoReplicas(ctx, kube, DemoV2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for w := range c.Workers() {
+		if err := c.StopWorker(w); err != nil {
+			t.Error(err)
+		}
+	}
+	for i := range c.N() {
+		if err := c.Stop(i); err != nil {
+			t.Error(err)
+		}
+	}
+	restarted := time.Now()
+	for i := range c.N() {
+		if err := c.StartServer(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for w := range c.Workers() {
+		if err := c.StartWorker(w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.WaitReady(ctx, c.All()...); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitWorkersReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after, err := waitReplicas(ctx, kube, 3, DemoV2, 1)
+	if err != nil {
+		dumpPods(t, kube)
+		t.Fatal(err)
+	}
+	if !slices.Equal(before.names(), after.names()) {
+		t.Fatalf("pods before the full restart %v, after %v: want the same pods adopted", before.names(), after.names())
+	}
+	t.Logf("full stop and start from disk: servers and workers ready and the same pods %v listed Ready after %.1f s", after.names(), time.Since(restarted).Seconds())
+	for w := range c.Workers() {
+		client, err := c.WorkerHTTPClient(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := answerers(ctx, client, url, after.names(), 200); err != nil {
+			t.Fatalf("from %s after the full restart: %v", WorkerName(w), err)
+		}
 	}
 }
 
