@@ -138,6 +138,38 @@ func TestWorkloadScenario(t *testing.T) {
 		t.Fatalf("requests through the Service across the leader kill: %s", l)
 	}
 
+	// The upgrade path: restart the servers one at a time (SIGTERM, start
+	// from disk, ready) under API writes and Service requests; neither
+	// may fail. The killed leader comes back first.
+	if err := c.StartServer(leader); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitReady(ctx, leader); err != nil {
+		t.Fatal(err)
+	}
+	al := startAPILoad(ctx, c, 2000, 20*time.Millisecond)
+	l = startLoad(ctx, client, url, 3000, 20*time.Millisecond)
+	for i := range c.N() {
+		if err := c.Stop(i); err != nil {
+			t.Error(err)
+		}
+		if err := c.StartServer(i); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.WaitReady(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	al.Stop()
+	l.Stop()
+	t.Logf("rolling restart of the servers: API %s; Service %s", al, l)
+	if ok, failed := al.counts(); failed > 0 || ok == 0 {
+		t.Fatalf("API writes during the rolling restart: %s", al)
+	}
+	if ok, failed := l.counts(); failed > 0 || ok == 0 {
+		t.Fatalf("requests through the Service during the rolling restart: %s", l)
+	}
+
 	// Stop everything with SIGTERM and start it again from disk (the
 	// killed leader and worker too): the Deployment is intact and its
 	// running pods are adopted, not replaced.

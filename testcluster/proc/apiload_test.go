@@ -1,0 +1,151 @@
+package proc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// apiLoad writes ConfigMaps through the servers in turn from one
+// goroutine, at most max of them, until stopped. It behaves as a client
+// with several endpoints: a server that refuses the connection (it is
+// down) or the TLS handshake (it is starting: a restarted server listens
+// before it has its certificate back from the store) is skipped for the
+// next, since the request never reached it; such skips are counted. A
+// request that reached a server and did not succeed is a failure.
+type apiLoad struct {
+	stop chan struct{}
+	done chan struct{}
+
+	mu       sync.Mutex
+	ok       int
+	failed   int
+	redirect int // requests sent on because a server refused the connection
+	tlsSkip  int // ... or refused the TLS handshake
+	errs     []string
+}
+
+func startAPILoad(ctx context.Context, c *Cluster, max int, every time.Duration) *apiLoad {
+	l := &apiLoad{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		next := 0
+		for n := range max {
+			err := l.create(ctx, c, &next, fmt.Sprintf("load-%d", n))
+			l.mu.Lock()
+			if err != nil {
+				l.failed++
+				if len(l.errs) < 5 {
+					l.errs = append(l.errs, time.Now().Format("15:04:05.000")+" "+err.Error())
+				}
+			} else {
+				l.ok++
+			}
+			l.mu.Unlock()
+			select {
+			case <-l.stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return l
+}
+
+// create sends one ConfigMap create, trying each server at most once from
+// *next on.
+func (l *apiLoad) create(ctx context.Context, c *Cluster, next *int, name string) error {
+	var lastErr error
+	for range c.N() {
+		i := *next % c.N()
+		*next++
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		code, body, err := c.doFresh(rctx, i, http.MethodPost, "/api/v1/namespaces/default/configmaps", configMap(name, "x"))
+		cancel()
+		if op := notReached(err); op != "" {
+			l.mu.Lock()
+			if op == "dial" {
+				l.redirect++
+			} else {
+				l.tlsSkip++
+			}
+			l.mu.Unlock()
+			lastErr = err
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", Name(i), err)
+		}
+		if code != http.StatusCreated {
+			return fmt.Errorf("%s: %d %s", Name(i), code, body)
+		}
+		return nil
+	}
+	return fmt.Errorf("every server refused: %w", lastErr)
+}
+
+// notReached returns "dial" when err means the connection could not be
+// made, "remote error" when the server refused the TLS handshake with an
+// alert, and "" otherwise. In both cases the request was never sent: an
+// HTTPS request is written only after the handshake.
+func notReached(err error) string {
+	var op *net.OpError
+	if err != nil && errors.As(err, &op) && (op.Op == "dial" || op.Op == "remote error") {
+		return op.Op
+	}
+	return ""
+}
+
+func (l *apiLoad) Stop() {
+	close(l.stop)
+	<-l.done
+}
+
+func (l *apiLoad) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return fmt.Sprintf("%d ok, %d failed %v; sent on to the next server: %d refused connections, %d refused TLS handshakes",
+		l.ok, l.failed, l.errs, l.redirect, l.tlsSkip)
+}
+
+func (l *apiLoad) counts() (ok, failed int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ok, l.failed
+}
+
+// doFresh is Do on a new connection, so that a request never rides a
+// connection the server is closing as it shuts down.
+func (c *Cluster) doFresh(ctx context.Context, i int, method, path, body string) (int, string, error) {
+	client, err := c.HTTPClient()
+	if err != nil {
+		return 0, "", err
+	}
+	tr := client.Transport.(*http.Transport).Clone()
+	tr.DisableKeepAlives = true
+	defer tr.CloseIdleConnections()
+	fresh := &http.Client{Transport: tr}
+	req, err := http.NewRequestWithContext(ctx, method, c.URL(i)+path, strings.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.AdminToken())
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := fresh.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, string(b), err
+}
