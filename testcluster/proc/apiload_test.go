@@ -2,6 +2,7 @@ package proc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -15,10 +16,11 @@ import (
 // apiLoad writes ConfigMaps through the servers in turn from one
 // goroutine, at most max of them, until stopped. It behaves as a client
 // with several endpoints: a server that refuses the connection (it is
-// down) or the TLS handshake (it is starting: a restarted server listens
-// before it has its certificate back from the store) is skipped for the
-// next, since the request never reached it; such skips are counted. A
-// request that reached a server and did not succeed is a failure.
+// down) or fails the TLS handshake (it is starting: a restarted server
+// listens before it has its certificate back from the store; or it is
+// stopping and closes connections it has not served yet) is skipped for
+// the next, since the request was never sent; such skips are counted. A
+// request that was sent and did not succeed is a failure.
 type apiLoad struct {
 	stop chan struct{}
 	done chan struct{}
@@ -27,7 +29,7 @@ type apiLoad struct {
 	ok       int
 	failed   int
 	redirect int // requests sent on because a server refused the connection
-	tlsSkip  int // ... or refused the TLS handshake
+	tlsSkip  int // ... or failed the TLS handshake
 	errs     []string
 }
 
@@ -94,14 +96,23 @@ func (l *apiLoad) create(ctx context.Context, c *Cluster, next *int, name string
 	return fmt.Errorf("every server refused: %w", lastErr)
 }
 
-// notReached returns "dial" when err means the connection could not be
-// made, "remote error" when the server refused the TLS handshake with an
-// alert, and "" otherwise. In both cases the request was never sent: an
-// HTTPS request is written only after the handshake.
+// notSent wraps an error met before the request was written: dialing or
+// the TLS handshake.
+type notSent struct {
+	stage string // "dial" or "handshake"
+	err   error
+}
+
+func (e *notSent) Error() string { return e.stage + ": " + e.err.Error() }
+func (e *notSent) Unwrap() error { return e.err }
+
+// notReached returns the stage ("dial" or "handshake") at which err
+// stopped the request before it was sent, or "" when the request was
+// sent (or err is nil).
 func notReached(err error) string {
-	var op *net.OpError
-	if err != nil && errors.As(err, &op) && (op.Op == "dial" || op.Op == "remote error") {
-		return op.Op
+	var ns *notSent
+	if errors.As(err, &ns) {
+		return ns.stage
 	}
 	return ""
 }
@@ -114,7 +125,7 @@ func (l *apiLoad) Stop() {
 func (l *apiLoad) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return fmt.Sprintf("%d ok, %d failed %v; sent on to the next server: %d refused connections, %d refused TLS handshakes",
+	return fmt.Sprintf("%d ok, %d failed %v; sent on to the next server: %d refused connections, %d failed TLS handshakes",
 		l.ok, l.failed, l.errs, l.redirect, l.tlsSkip)
 }
 
@@ -125,7 +136,9 @@ func (l *apiLoad) counts() (ok, failed int) {
 }
 
 // doFresh is Do on a new connection, so that a request never rides a
-// connection the server is closing as it shuts down.
+// connection the server is closing as it shuts down. The connection and
+// its TLS handshake are made before the request is handed to the
+// transport, so an error there is a notSent.
 func (c *Cluster) doFresh(ctx context.Context, i int, method, path, body string) (int, string, error) {
 	client, err := c.HTTPClient()
 	if err != nil {
@@ -133,15 +146,28 @@ func (c *Cluster) doFresh(ctx context.Context, i int, method, path, body string)
 	}
 	tr := client.Transport.(*http.Transport).Clone()
 	tr.DisableKeepAlives = true
+	tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		raw, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, &notSent{"dial", err}
+		}
+		cfg := tr.TLSClientConfig.Clone()
+		cfg.ServerName, _, _ = net.SplitHostPort(addr)
+		conn := tls.Client(raw, cfg)
+		if err := conn.HandshakeContext(ctx); err != nil {
+			raw.Close()
+			return nil, &notSent{"handshake", err}
+		}
+		return conn, nil
+	}
 	defer tr.CloseIdleConnections()
-	fresh := &http.Client{Transport: tr}
 	req, err := http.NewRequestWithContext(ctx, method, c.URL(i)+path, strings.NewReader(body))
 	if err != nil {
 		return 0, "", err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.AdminToken())
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := fresh.Do(req)
+	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
 		return 0, "", err
 	}

@@ -17,7 +17,7 @@ import (
 // namespace with its own containerd) with the skiff CLI, then breaks
 // things.
 func TestWorkloadScenario(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Second)
 	defer cancel()
 	c := startWorkload(t, ctx)
 	leader, err := c.Leader(ctx)
