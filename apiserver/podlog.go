@@ -119,8 +119,8 @@ func (h *handler) podLog() error {
 	return nil
 }
 
-// nodeEndpoint returns host:port of the node's worker endpoint: its
-// InternalIP (else any address) and daemonEndpoints.kubeletEndpoint.port.
+// nodeEndpoint returns host:port of the registered node's worker
+// endpoint.
 func (h *handler) nodeEndpoint(name string) (string, error) {
 	kv, ok, _ := h.api.store.Store().Get("/registry/nodes/" + name)
 	if !ok {
@@ -130,6 +130,12 @@ func (h *handler) nodeEndpoint(name string) (string, error) {
 	if err := json.Unmarshal(kv.Value, &n); err != nil {
 		return "", apierrors.NewInternalError(err)
 	}
+	return nodeEndpointOf(&n)
+}
+
+// nodeEndpointOf returns host:port of the node's worker endpoint: its
+// InternalIP (else any address) and daemonEndpoints.kubeletEndpoint.port.
+func nodeEndpointOf(n *corev1.Node) (string, error) {
 	port := n.Status.DaemonEndpoints.KubeletEndpoint.Port
 	addr := ""
 	for _, a := range n.Status.Addresses {
@@ -138,7 +144,7 @@ func (h *handler) nodeEndpoint(name string) (string, error) {
 		}
 	}
 	if addr == "" || port == 0 {
-		return "", apierrors.NewServiceUnavailable(fmt.Sprintf("node %s advertises no worker endpoint", name))
+		return "", apierrors.NewServiceUnavailable(fmt.Sprintf("node %s advertises no worker endpoint", n.Name))
 	}
 	return net.JoinHostPort(addr, strconv.Itoa(int(port))), nil
 }

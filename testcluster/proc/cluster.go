@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/skiffhq/skiff/apiserver/auth"
+	"github.com/skiffhq/skiff/internal/logtail"
 	"github.com/skiffhq/skiff/internal/netsim"
 )
 
@@ -324,7 +325,7 @@ func (c *Cluster) Close() error {
 }
 
 // LogTail returns the last n lines of server i's log.
-func (c *Cluster) LogTail(i, n int) string { return tail(c.LogPath(i), n) }
+func (c *Cluster) LogTail(i, n int) string { return logtail.Lines(c.LogPath(i), n) }
 
 // HTTPClient returns a client that trusts the cluster CA, which exists
 // once a server has become ready. Requests should carry their own

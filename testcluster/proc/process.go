@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"syscall"
 	"time"
+
+	"github.com/skiffhq/skiff/internal/childproc"
 )
 
 // process is one run of a server or worker.
@@ -20,7 +22,8 @@ type process struct {
 // spawn starts cmd with its output appended to logPath after a banner
 // line, and calls gone when the process has exited, before closing
 // p.exited. The process dies with the test process, even when that is
-// killed.
+// killed (childproc: the starting thread stays alive while it runs, so
+// Pdeathsig fires only when the test process goes).
 func spawn(cmd *exec.Cmd, logPath, banner string, gone func(*process)) (*process, error) {
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -28,14 +31,17 @@ func spawn(cmd *exec.Cmd, logPath, banner string, gone func(*process)) (*process
 	}
 	fmt.Fprintf(logf, "==== start %s %s\n", time.Now().Format(time.RFC3339Nano), banner)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	exited, err := childproc.StartDying(cmd)
+	if err != nil {
 		logf.Close()
 		return nil, err
 	}
 	p := &process{cmd: cmd, log: logf, exited: make(chan struct{})}
 	go func() {
-		p.err = cmd.Wait()
+		<-exited
+		if !cmd.ProcessState.Success() {
+			p.err = &exec.ExitError{ProcessState: cmd.ProcessState}
+		}
 		logf.Close()
 		gone(p)
 		close(p.exited)

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/skiffhq/skiff/internal/containerdproc"
+	"github.com/skiffhq/skiff/internal/logtail"
 	"github.com/skiffhq/skiff/internal/netns"
 	"github.com/skiffhq/skiff/internal/netsim"
 )
@@ -224,7 +225,7 @@ func (c *Cluster) StopWorker(i int) error {
 }
 
 // WorkerLogTail returns the last n lines of worker i's log.
-func (c *Cluster) WorkerLogTail(i, n int) string { return tail(c.WorkerLogPath(i), n) }
+func (c *Cluster) WorkerLogTail(i, n int) string { return logtail.Lines(c.WorkerLogPath(i), n) }
 
 // closeWorkers kills every worker, then every container its containerd
 // runs, stops the containerd and unmounts what the pods left.

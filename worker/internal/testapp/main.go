@@ -4,18 +4,29 @@
 //	PORT         serve HTTP here: / answers "hello from $HOSTNAME",
 //	             /env/NAME answers $NAME, /ready answers 200 once
 //	             READY_AFTER has passed and 503 before, /healthz answers
-//	             200 until HEALTHY_FOR has passed and 500 after
+//	             200 until HEALTHY_FOR has passed and 500 after,
+//	             /resolve/NAME answers NAME's addresses from the pod's
+//	             resolver (/etc/resolv.conf), one a line, or 404 with the
+//	             error, /file?path=P answers the file P
 //	EXIT_AFTER   exit after this duration with EXIT_CODE (default 1)
 //	TERM_DELAY   on SIGTERM, log "got SIGTERM" and exit 0 after this delay
 //	LOG_LINES    print this many numbered lines at start
+//	HOLD_MIB     allocate this many MiB at start, touch every page and
+//	             keep them (a known memory working set)
+//	SPIN         when "1", keep one CPU busy (a known CPU usage)
 package main
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -33,6 +44,16 @@ func main() {
 		fmt.Printf("line %d\n", i)
 	}
 	fmt.Fprintln(os.Stderr, "testapp stderr")
+	held := hold(os.Getenv("HOLD_MIB"))
+	// A goroutine that waits forever keeps held reachable.
+	never := make(chan struct{})
+	go func() {
+		<-never
+		runtime.KeepAlive(held)
+	}()
+	if os.Getenv("SPIN") == "1" {
+		go spin()
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM)
 	go func() {
@@ -56,6 +77,25 @@ func main() {
 		host, _ := os.Hostname()
 		http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "hello from %s", host) })
 		http.HandleFunc("/env/{name}", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, os.Getenv(r.PathValue("name"))) })
+		http.HandleFunc("/file", func(w http.ResponseWriter, r *http.Request) {
+			b, err := os.ReadFile(r.URL.Query().Get("path"))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusNotFound)
+				return
+			}
+			w.Write(b)
+		})
+		http.HandleFunc("/resolve/{name}", func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+			defer cancel()
+			addrs, err := net.DefaultResolver.LookupHost(ctx, r.PathValue("name"))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusNotFound)
+				return
+			}
+			slices.Sort(addrs)
+			fmt.Fprint(w, strings.Join(addrs, "\n"))
+		})
 		http.HandleFunc("/ready", func(w http.ResponseWriter, r *http.Request) {
 			if time.Since(start) < dur("READY_AFTER") {
 				w.WriteHeader(http.StatusServiceUnavailable)
@@ -72,4 +112,23 @@ func main() {
 		}
 	}
 	select {}
+}
+
+// hold allocates mib MiB and writes every page, so they count in the
+// container's working set.
+func hold(mib string) []byte {
+	n, _ := strconv.Atoi(mib)
+	b := make([]byte, n<<20+1)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	return b
+}
+
+// spin keeps one CPU busy until the process ends.
+func spin() {
+	x := 0
+	for {
+		x++
+	}
 }
