@@ -309,8 +309,8 @@ func (w *Worker) runtimeHealthy() error {
 
 // nodeStatusLoop re-computes the node status every status_interval, and
 // at once when the runtime's health flips, and writes it only when it
-// changed (a condition flipped, the runtime version changed). Liveness is
-// the Lease's job, not the status's.
+// differs from the stored Node (a condition flipped, the runtime version
+// changed). Liveness is the Lease's job, not the status's.
 func (w *Worker) nodeStatusLoop(ctx context.Context, n *corev1.Node) {
 	t := time.NewTicker(w.cfg.StatusInterval)
 	defer t.Stop()
@@ -321,30 +321,42 @@ func (w *Worker) nodeStatusLoop(ctx context.Context, n *corev1.Node) {
 		case <-t.C:
 		case <-w.healthChanged:
 		}
-		err := w.runtimeHealthy()
-		version := ""
-		if err == nil {
-			version = n.Status.NodeInfo.ContainerRuntimeVersion
-			if v, verr := w.runtimeVersion(ctx); verr == nil {
-				version = v
-			}
-		}
-		st := mergeStatus(n.Status, w.node.status(version, err, metav1.Now()))
-		if equality.Semantic.DeepEqual(st, n.Status) {
-			continue
-		}
-		upd := n.DeepCopy()
-		upd.Status = st
-		out, uerr := w.client.CoreV1().Nodes().UpdateStatus(ctx, upd, metav1.UpdateOptions{})
-		if uerr != nil {
-			w.log.Warn("node status update failed", "err", uerr)
-			if fresh, gerr := w.client.CoreV1().Nodes().Get(ctx, w.cfg.Name, metav1.GetOptions{}); gerr == nil {
-				n = fresh
-			}
-			continue
-		}
-		n = out
+		n = w.syncNodeStatus(ctx, n)
 	}
+}
+
+// syncNodeStatus writes the worker's view of the node status when it
+// differs from the Node as stored, and returns the Node it last saw. It
+// compares with a fresh read, not with what it wrote last: the node
+// lifecycle controller sets the conditions to Unknown while the worker is
+// gone, possibly just after a restarted worker's first write, and only
+// the worker puts them back (as kubelet reads the Node before each status
+// update). A failed read falls back to last.
+func (w *Worker) syncNodeStatus(ctx context.Context, last *corev1.Node) *corev1.Node {
+	n := last
+	if fresh, err := w.client.CoreV1().Nodes().Get(ctx, w.cfg.Name, metav1.GetOptions{}); err == nil {
+		n = fresh
+	}
+	err := w.runtimeHealthy()
+	version := ""
+	if err == nil {
+		version = n.Status.NodeInfo.ContainerRuntimeVersion
+		if v, verr := w.runtimeVersion(ctx); verr == nil {
+			version = v
+		}
+	}
+	st := mergeStatus(n.Status, w.node.status(version, err, metav1.Now()))
+	if equality.Semantic.DeepEqual(st, n.Status) {
+		return n
+	}
+	upd := n.DeepCopy()
+	upd.Status = st
+	out, uerr := w.client.CoreV1().Nodes().UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+	if uerr != nil {
+		w.log.Warn("node status update failed", "err", uerr)
+		return n
+	}
+	return out
 }
 
 // retry calls f until it succeeds or ctx ends, with a back-off from 200ms
