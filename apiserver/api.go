@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -40,6 +41,11 @@ type Config struct {
 	// components (scheduler, controllers) to the term they were started
 	// in; users' writes are never fenced. Nil fences nothing.
 	FenceTerm func(r *http.Request) uint64
+	// Drain, when cancelled, ends every watch (cleanly, as a watch's
+	// timeout does, so clients watch again elsewhere) while other
+	// requests run to completion: the server cancels it when it starts a
+	// graceful stop. Nil never drains.
+	Drain context.Context
 }
 
 // RequestAttributes is what a resource request asks to do, for
@@ -67,6 +73,7 @@ type API struct {
 	nodeTransport http.RoundTripper
 	watches       *watchCaches
 	fields        *fieldManagers
+	drain         context.Context
 }
 
 // New returns an API serving cfg.Store.
@@ -81,6 +88,7 @@ func New(cfg Config) *API {
 	}
 	a.metrics = cfg.Metrics
 	a.nodeTransport = cfg.NodeTransport
+	a.drain = cfg.Drain
 	a.watches = newWatchCaches(cfg.Store)
 	a.fields = newFieldManagers()
 	a.serviceCIDR = cfg.ServiceCIDR

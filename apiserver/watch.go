@@ -77,6 +77,9 @@ func (h *handler) watch() error {
 
 	ctx, cancel := context.WithTimeout(h.ctx(), timeout)
 	defer cancel()
+	if h.api.drain != nil {
+		defer context.AfterFunc(h.api.drain, cancel)()
+	}
 	ws := &watchStream{h: h, rc: http.NewResponseController(h.w), partial: acceptsAs(h.r, "PartialObjectMetadata")}
 	h.w.Header().Set("Content-Type", "application/json")
 	h.w.Header().Set("Cache-Control", "no-cache, private")

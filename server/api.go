@@ -49,6 +49,7 @@ func (s *Server) newAPI(metrics *apiserver.Metrics) http.Handler {
 		Authorize:     authorizeAPI,
 		FenceTerm:     fenceTerm,
 		NodeTransport: s.nodeTransport(),
+		Drain:         s.drain,
 	})
 }
 

@@ -44,13 +44,29 @@ type tlsState struct {
 
 // certificate serves the server certificate once it exists; handshakes
 // before then fail, as the server is not part of a cluster yet.
-func (s *Server) certificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+func (s *Server) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	st := s.tls.Load()
 	if st == nil {
-		return nil, errors.New("this server has no certificate yet: its cluster has not been bootstrapped")
+		// A restarting server listens before it has issued its
+		// certificate again (a few hundred ms, until its store has the
+		// CA): hold the handshake for that long rather than fail it.
+		base := hello.Context()
+		if base == nil {
+			base = context.Background()
+		}
+		ctx, cancel := context.WithTimeout(base, certificateWait)
+		defer cancel()
+		var err error
+		if st, err = s.tlsReady(ctx); err != nil {
+			return nil, errors.New("this server has no certificate yet: its cluster has not been bootstrapped, or it has not caught up")
+		}
 	}
 	return st.cert, nil
 }
+
+// certificateWait bounds how long a TLS handshake waits for the server's
+// certificate.
+const certificateWait = 3 * time.Second
 
 // tlsReady returns the TLS state, waiting for it until ctx ends.
 func (s *Server) tlsReady(ctx context.Context) (*tlsState, error) {

@@ -60,8 +60,12 @@ type Server struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	failed chan error
+	// drain is cancelled when a graceful stop begins: watches end, other
+	// requests finish.
+	drain      context.Context
+	startDrain context.CancelFunc
+	wg         sync.WaitGroup
+	failed     chan error
 
 	closeOnce sync.Once
 }
@@ -128,6 +132,7 @@ func New(cfg config.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log, token: token, podSecurity: podSecurity, failed: make(chan error, 1), extraLeader: o.leader, noBuiltin: o.noBuiltin}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.drain, s.startDrain = context.WithCancel(context.Background())
 	ok := false
 	defer func() {
 		if !ok {
@@ -339,6 +344,11 @@ func (s *Server) fail(err error) {
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		// First answer what is in flight, while this server still holds
+		// its role: a leader's pending writes commit rather than fail
+		// with a lost leadership. New connections are refused meanwhile,
+		// which clients and other servers treat as "not sent".
+		s.drainHTTP()
 		if s.node != nil && s.node.IsLeader() {
 			// Bounded: with the other servers stopping too, a transfer
 			// can wait for a follower that never answers.
@@ -367,14 +377,34 @@ func (s *Server) Kill() {
 	s.closeOnce.Do(func() { s.stop() })
 }
 
+// shutdownGrace bounds how long a stopping server waits for the requests
+// in flight.
+const shutdownGrace = 5 * time.Second
+
+// drainHTTP stops accepting connections, ends the watches, and lets the
+// requests in flight answer, for at most shutdownGrace; what is still
+// running then (a followed log, an exec stream) is cut.
+func (s *Server) drainHTTP() {
+	if s.http == nil {
+		return
+	}
+	s.startDrain()
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := s.http.Shutdown(ctx); err != nil {
+		s.http.Close()
+	}
+}
+
+// stop stops everything at once.
 func (s *Server) stop() error {
-	s.cancel()
 	var errs []error
 	if s.http != nil {
 		s.http.Close()
 	} else if s.ln != nil {
 		s.ln.Close()
 	}
+	s.cancel()
 	if s.gossip != nil {
 		errs = append(errs, s.gossip.Shutdown())
 	}
