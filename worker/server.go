@@ -21,7 +21,8 @@ import (
 )
 
 // endpoint is the worker's HTTPS endpoint (kubelet's port 10250): it
-// serves /containerLogs/{namespace}/{pod}/{container} to the API servers
+// serves /containerLogs/{namespace}/{pod}/{container} and
+// /exec/{namespace}/{pod}/{container} to the API servers
 // only, which prove who they are with a certificate of the cluster CA that
 // is good for server authentication (servers' certificates are; the CA
 // issues nothing else with that usage).
@@ -51,6 +52,8 @@ func (w *Worker) listen(caPEM []byte) (*endpoint, error) {
 	e := &endpoint{w: w, ln: ln}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", e.containerLogs)
+	mux.HandleFunc("GET /exec/{namespace}/{pod}/{container}", e.exec)
+	mux.HandleFunc("POST /exec/{namespace}/{pod}/{container}", e.exec)
 	e.srv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
