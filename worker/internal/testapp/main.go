@@ -8,16 +8,28 @@
 //	EXIT_AFTER   exit after this duration with EXIT_CODE (default 1)
 //	TERM_DELAY   on SIGTERM, log "got SIGTERM" and exit 0 after this delay
 //	LOG_LINES    print this many numbered lines at start
+//
+// Run with arguments (as exec runs it), it is a tool instead:
+//
+//	echo ARGS...  print ARGS, space-separated, and "to stderr" on stderr
+//	exit CODE     exit with CODE
+//	cat           copy stdin to stdout, then print "EOF"
+//	tty           print whether stdin is a terminal and, once it has a
+//	              size (up to 5 s), its size as WIDTHxHEIGHT
 package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/term"
 )
 
 func dur(name string) time.Duration {
@@ -26,6 +38,9 @@ func dur(name string) time.Duration {
 }
 
 func main() {
+	if len(os.Args) > 1 {
+		os.Exit(tool(os.Args[1], os.Args[2:]))
+	}
 	start := time.Now()
 	fmt.Println("testapp starting")
 	n, _ := strconv.Atoi(os.Getenv("LOG_LINES"))
@@ -72,4 +87,37 @@ func main() {
 		}
 	}
 	select {}
+}
+
+// tool runs one of the exec tools and returns the exit code.
+func tool(name string, args []string) int {
+	switch name {
+	case "echo":
+		fmt.Println(strings.Join(args, " "))
+		fmt.Fprintln(os.Stderr, "to stderr")
+	case "exit":
+		code, _ := strconv.Atoi(args[0])
+		return code
+	case "cat":
+		io.Copy(os.Stdout, os.Stdin)
+		fmt.Println("EOF")
+	case "tty":
+		if !term.IsTerminal(0) {
+			fmt.Println("not a terminal")
+			return 0
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			w, h, err := term.GetSize(0)
+			if (err == nil && w > 0) || time.Now().After(deadline) {
+				fmt.Printf("terminal %dx%d\n", w, h)
+				return 0
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	default:
+		fmt.Fprintf(os.Stderr, "unknown tool %q\n", name)
+		return 127
+	}
+	return 0
 }

@@ -1,0 +1,270 @@
+package worker_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/tools/remotecommand"
+	utilexec "k8s.io/client-go/util/exec"
+
+	"github.com/skiffhq/skiff/api/skiffv1"
+)
+
+// execClient runs commands in pods through the API with client-go's
+// remotecommand, over one protocol.
+type execClient struct {
+	cfg *rest.Config
+	api kubernetes.Interface
+	mk  func(cfg *rest.Config, method string, u *url.URL) (remotecommand.Executor, error)
+}
+
+// run execs cmd in pod's container app and returns stdout, stderr and the
+// error StreamWithContext returned.
+func (x execClient) run(t *testing.T, pod string, cmd []string, stdin string, tty bool, sizes remotecommand.TerminalSizeQueue) (string, string, error) {
+	t.Helper()
+	req := x.api.CoreV1().RESTClient().Post().Resource("pods").Namespace("default").Name(pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Container: "app", Command: cmd, Stdin: stdin != "", Stdout: true, Stderr: !tty, TTY: tty}, scheme.ParameterCodec)
+	ex, err := x.mk(x.cfg, "POST", req.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	opts := remotecommand.StreamOptions{Stdout: &out, Tty: tty, TerminalSizeQueue: sizes}
+	if !tty {
+		opts.Stderr = &errOut
+	}
+	if stdin != "" {
+		opts.Stdin = strings.NewReader(stdin)
+	}
+	err = ex.StreamWithContext(ctx, opts)
+	if ctx.Err() != nil {
+		t.Fatalf("exec %v: timed out (stdout %q)", cmd, out.String())
+	}
+	return out.String(), errOut.String(), err
+}
+
+// oneSize is a terminal size queue that reports one size, then ends.
+type oneSize struct{ sent bool }
+
+func (s *oneSize) Next() *remotecommand.TerminalSize {
+	if s.sent {
+		return nil
+	}
+	s.sent = true
+	return &remotecommand.TerminalSize{Width: 100, Height: 40}
+}
+
+func TestExecWithClientGo(t *testing.T) {
+	e := newEnv(t)
+	e.createPod(t, "shell", nil)
+	e.waitFor(t, "shell running", 30*time.Second, func() bool { return running(e.pod("shell")) })
+	cfg := e.c.RestConfig(1)
+	protocols := map[string]func(*rest.Config, string, *url.URL) (remotecommand.Executor, error){
+		"websocket v5": func(c *rest.Config, method string, u *url.URL) (remotecommand.Executor, error) {
+			return remotecommand.NewWebSocketExecutor(c, method, u.String())
+		},
+		"spdy":         remotecommand.NewSPDYExecutor,
+	}
+	for name, mk := range protocols {
+		t.Run(name, func(t *testing.T) {
+			x := execClient{cfg: cfg, api: e.admin, mk: mk}
+			out, errOut, err := x.run(t, "shell", []string{"/app", "echo", "hello", "world"}, "", false, nil)
+			if err != nil || out != "hello world\n" || errOut != "to stderr\n" {
+				t.Errorf("echo: stdout %q, stderr %q, %v; want hello world and to stderr", out, errOut, err)
+			}
+			_, _, err = x.run(t, "shell", []string{"/app", "exit", "3"}, "", false, nil)
+			var exit utilexec.ExitError
+			if !errors.As(err, &exit) || exit.ExitStatus() != 3 {
+				t.Errorf("exit 3: %v, want an exit error with code 3", err)
+			}
+			out, _, err = x.run(t, "shell", []string{"/app", "cat"}, "line one\nline two\n", false, nil)
+			if err != nil || out != "line one\nline two\nEOF\n" {
+				t.Errorf("cat: %q, %v; want stdin back, then EOF once stdin ended", out, err)
+			}
+			out, _, err = x.run(t, "shell", []string{"/app", "tty"}, "", true, &oneSize{})
+			if err != nil || out != "terminal 100x40\r\n" {
+				t.Errorf("tty: %q, %v; want a 100x40 terminal", out, err)
+			}
+		})
+	}
+}
+
+func TestExecErrorsAndAuthorization(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.createPod(t, "shell", nil)
+	e.waitFor(t, "shell running", 30*time.Second, func() bool { return running(e.pod("shell")) })
+	e.createPod(t, "done", func(p *corev1.Pod) {
+		p.Spec.RestartPolicy = corev1.RestartPolicyNever
+		p.Spec.Containers[0].Command = []string{"/app", "exit", "0"}
+	})
+	e.waitFor(t, "done succeeded", 30*time.Second, func() bool {
+		p := e.pod("done")
+		return p != nil && p.Status.Phase == corev1.PodSucceeded
+	})
+	execReq := func(api kubernetes.Interface, pod, container string) error {
+		return api.CoreV1().RESTClient().Post().Resource("pods").Namespace("default").Name(pod).SubResource("exec").
+			VersionedParams(&corev1.PodExecOptions{Container: container, Command: []string{"/app", "echo"}, Stdout: true}, scheme.ParameterCodec).
+			Do(ctx).Error()
+	}
+	for _, tc := range []struct {
+		name, pod, container string
+		want                 func(error) bool
+	}{
+		{"unknown pod", "nope", "app", apierrors.IsNotFound},
+		{"unknown container", "shell", "nope", apierrors.IsBadRequest},
+		{"completed pod", "done", "app", apierrors.IsBadRequest},
+		{"no upgrade", "shell", "app", apierrors.IsBadRequest},
+	} {
+		if err := execReq(e.admin, tc.pod, tc.container); !tc.want(err) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+
+	// A node credential may not exec, not even into pods of its node.
+	reg := registerNode(t, e, "w2")
+	nodeCfg := rest.CopyConfig(e.c.RestConfig(0))
+	nodeCfg.BearerToken = reg.Token
+	nodeAPI, err := kubernetes.NewForConfig(nodeCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := execReq(nodeAPI, "shell", "app"); !apierrors.IsForbidden(err) {
+		t.Errorf("exec with a node credential: %v, want 403", err)
+	}
+}
+
+// registerNode trades the cluster token for the credential of node name.
+func registerNode(t *testing.T, e *env, name string) skiffv1.RegisterResponse {
+	t.Helper()
+	req, err := http.NewRequest("POST", e.c.URL(0)+"/skiff/v1/nodes/register", strings.NewReader(`{"node":"`+name+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.c.Token())
+	resp, err := e.c.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var reg skiffv1.RegisterResponse
+	if err := json.NewDecoder(resp.Body).Decode(&reg); err != nil || resp.StatusCode != http.StatusOK || reg.Token == "" {
+		t.Fatalf("register %s: %d, %v", name, resp.StatusCode, err)
+	}
+	return reg
+}
+
+// kubectlBinaries finds the kubectl binaries scripts/deps.sh installs: the
+// machine's (1.32, websocket first) and Debian's 1.20 (SPDY only). A
+// missing one skips its case, or fails it when SKIFF_REQUIRE_KUBECTL or
+// SKIFF_REQUIRE_WORKER is set.
+func kubectlBinaries() map[string]string {
+	out := map[string]string{}
+	cur := os.Getenv("SKIFF_KUBECTL")
+	if cur == "" {
+		cur, _ = exec.LookPath("kubectl")
+	}
+	out["current"] = cur
+	old := os.Getenv("SKIFF_KUBECTL_OLD")
+	if old == "" {
+		if dir, err := os.UserCacheDir(); err == nil {
+			old = filepath.Join(dir, "skiff", "kubectl-1.20", "kubectl")
+		}
+	}
+	out["1.20"] = old
+	return out
+}
+
+func TestKubectlExec(t *testing.T) {
+	e := newEnv(t)
+	e.createPod(t, "shell", nil)
+	e.waitFor(t, "shell running", 30*time.Second, func() bool { return running(e.pod("shell")) })
+	kubeconfig := writeKubeconfig(t, e.c.RestConfig(2))
+	for name, path := range kubectlBinaries() {
+		t.Run(name, func(t *testing.T) {
+			if _, err := os.Stat(path); path == "" || err != nil {
+				msg := "kubectl " + name + " not found: run scripts/kubectl.sh"
+				if os.Getenv("SKIFF_REQUIRE_KUBECTL") != "" || os.Getenv("SKIFF_REQUIRE_WORKER") == "1" {
+					t.Fatal(msg)
+				}
+				t.Skip(msg)
+			}
+			envs := map[string][]string{"default": nil}
+			if name == "current" {
+				// kubectl 1.32 speaks websocket v5 first; this switch makes
+				// it speak SPDY as older ones do.
+				envs["spdy"] = []string{"KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false"}
+			}
+			for mode, extra := range envs {
+				run := func(stdin string, args ...string) (string, string, int) {
+					t.Helper()
+					ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+					defer cancel()
+					cmd := exec.CommandContext(ctx, path, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+					cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, extra...)
+					cmd.Stdin = strings.NewReader(stdin)
+					var out, errOut bytes.Buffer
+					cmd.Stdout, cmd.Stderr = &out, &errOut
+					err := cmd.Run()
+					if ctx.Err() != nil {
+						t.Fatalf("kubectl %v timed out", args)
+					}
+					var ee *exec.ExitError
+					if errors.As(err, &ee) {
+						return out.String(), errOut.String(), ee.ExitCode()
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					return out.String(), errOut.String(), 0
+				}
+				if out, errOut, code := run("", "exec", "shell", "--", "/app", "echo", "hi"); code != 0 || out != "hi\n" || errOut != "to stderr\n" {
+					t.Errorf("%s: exec echo: %q %q exit %d", mode, out, errOut, code)
+				}
+				if _, errOut, code := run("", "exec", "shell", "--", "/app", "exit", "7"); code != 7 {
+					t.Errorf("%s: exec exit 7: exit %d (%s)", mode, code, errOut)
+				}
+				if out, errOut, code := run("abc\n", "exec", "-i", "shell", "--", "/app", "cat"); code != 0 || out != "abc\nEOF\n" {
+					t.Errorf("%s: exec -i cat: %q %q exit %d", mode, out, errOut, code)
+				}
+				if _, errOut, code := run("", "exec", "nope", "--", "/app", "echo"); code == 0 || !strings.Contains(errOut, `pods "nope" not found`) {
+					t.Errorf("%s: exec into a missing pod: exit %d, %q", mode, code, errOut)
+				}
+			}
+		})
+	}
+}
+
+// writeKubeconfig writes a kubeconfig for cfg's server, CA and token.
+func writeKubeconfig(t *testing.T, cfg *rest.Config) string {
+	t.Helper()
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["skiff"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["skiff"] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken}
+	kc.Contexts["skiff"] = &clientcmdapi.Context{Cluster: "skiff", AuthInfo: "skiff", Namespace: "default"}
+	kc.CurrentContext = "skiff"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
