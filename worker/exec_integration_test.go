@@ -82,7 +82,7 @@ func TestExecWithClientGo(t *testing.T) {
 		"websocket v5": func(c *rest.Config, method string, u *url.URL) (remotecommand.Executor, error) {
 			return remotecommand.NewWebSocketExecutor(c, method, u.String())
 		},
-		"spdy":         remotecommand.NewSPDYExecutor,
+		"spdy": remotecommand.NewSPDYExecutor,
 	}
 	for name, mk := range protocols {
 		t.Run(name, func(t *testing.T) {
@@ -140,8 +140,9 @@ func TestExecErrorsAndAuthorization(t *testing.T) {
 		}
 	}
 
-	// A node credential may not exec, not even into pods of its node.
-	reg := registerNode(t, e, "w2")
+	// A node credential may not exec, not even into pods of its own node
+	// (registering again adds a credential; the worker's stays good).
+	reg := registerNode(t, e, "w1")
 	nodeCfg := rest.CopyConfig(e.c.RestConfig(0))
 	nodeCfg.BearerToken = reg.Token
 	nodeAPI, err := kubernetes.NewForConfig(nodeCfg)
@@ -239,6 +240,14 @@ func TestKubectlExec(t *testing.T) {
 				}
 				if out, errOut, code := run("", "exec", "shell", "--", "/app", "echo", "hi"); code != 0 || out != "hi\n" || errOut != "to stderr\n" {
 					t.Errorf("%s: exec echo: %q %q exit %d", mode, out, errOut, code)
+				}
+				if name == "current" {
+					// client-go logs the websocket subprotocol it agreed on at
+					// -v=4: v5 by default, none when made to use SPDY.
+					_, errOut, code := run("", "-v=4", "exec", "shell", "--", "/app", "echo", "hi")
+					if ws := strings.Contains(errOut, "subprotocol is v5.channel.k8s.io"); code != 0 || ws != (mode == "default") {
+						t.Errorf("%s: websocket v5 negotiated = %v, exit %d; log:\n%s", mode, ws, code, errOut)
+					}
 				}
 				if _, errOut, code := run("", "exec", "shell", "--", "/app", "exit", "7"); code != 7 {
 					t.Errorf("%s: exec exit 7: exit %d (%s)", mode, code, errOut)
