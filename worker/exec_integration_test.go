@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -195,12 +196,34 @@ func kubectlBinaries() map[string]string {
 	return out
 }
 
+// skiffBinary builds cmd/skiff into a temporary directory: skiff exec is
+// tested as users run it. The test binary has compiled nearly all of it
+// already, so the build cache makes this a link.
+func skiffBinary(t *testing.T) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	out := filepath.Join(t.TempDir(), "skiff")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if b, err := exec.CommandContext(ctx, goTool, "build", "-o", out, "github.com/skiffhq/skiff/cmd/skiff").CombinedOutput(); err != nil {
+		t.Fatalf("build skiff: %v\n%s", err, b)
+	}
+	return out
+}
+
+// TestKubectlExec runs kubectl exec (1.32, over websocket v5 and SPDY;
+// 1.20, SPDY) and skiff exec against a real worker.
 func TestKubectlExec(t *testing.T) {
 	e := newEnv(t)
 	e.createPod(t, "shell", nil)
 	e.waitFor(t, "shell running", 30*time.Second, func() bool { return running(e.pod("shell")) })
 	kubeconfig := writeKubeconfig(t, e.c.RestConfig(2))
-	for name, path := range kubectlBinaries() {
+	clients := kubectlBinaries()
+	clients["skiff"] = skiffBinary(t)
+	for name, path := range clients {
 		t.Run(name, func(t *testing.T) {
 			if _, err := os.Stat(path); path == "" || err != nil {
 				msg := "kubectl " + name + " not found: run scripts/kubectl.sh"
