@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,27 +42,68 @@ type execClient struct {
 // error StreamWithContext returned.
 func (x execClient) run(t *testing.T, pod string, cmd []string, stdin string, tty bool, sizes remotecommand.TerminalSizeQueue) (string, string, error) {
 	t.Helper()
+	var in io.Reader
+	if stdin != "" {
+		in = strings.NewReader(stdin)
+	}
+	var out bytes.Buffer
+	errOut, err := x.stream(t, pod, cmd, in, &out, tty, sizes)
+	return out.String(), errOut, err
+}
+
+// stream is run with the caller's stdin and stdout.
+func (x execClient) stream(t *testing.T, pod string, cmd []string, in io.Reader, out io.Writer, tty bool, sizes remotecommand.TerminalSizeQueue) (string, error) {
+	t.Helper()
 	req := x.api.CoreV1().RESTClient().Post().Resource("pods").Namespace("default").Name(pod).SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{Container: "app", Command: cmd, Stdin: stdin != "", Stdout: true, Stderr: !tty, TTY: tty}, scheme.ParameterCodec)
+		VersionedParams(&corev1.PodExecOptions{Container: "app", Command: cmd, Stdin: in != nil, Stdout: true, Stderr: !tty, TTY: tty}, scheme.ParameterCodec)
 	ex, err := x.mk(x.cfg, "POST", req.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var out, errOut bytes.Buffer
-	opts := remotecommand.StreamOptions{Stdout: &out, Tty: tty, TerminalSizeQueue: sizes}
+	var errOut bytes.Buffer
+	opts := remotecommand.StreamOptions{Stdin: in, Stdout: out, Tty: tty, TerminalSizeQueue: sizes}
 	if !tty {
 		opts.Stderr = &errOut
 	}
-	if stdin != "" {
-		opts.Stdin = strings.NewReader(stdin)
-	}
 	err = ex.StreamWithContext(ctx, opts)
 	if ctx.Err() != nil {
-		t.Fatalf("exec %v: timed out (stdout %q)", cmd, out.String())
+		t.Fatalf("exec %v: timed out", cmd)
 	}
-	return out.String(), errOut.String(), err
+	return errOut.String(), err
+}
+
+// untilSeen is a stdout that closes seen once marker has been written to
+// it, and a stdin that gives data and then ends only once seen is closed
+// (or after 10 s): on a terminal the end of input hangs the command up,
+// as closing a terminal does, so a test of ^D holds stdin open until the
+// command has answered it.
+type untilSeen struct {
+	bytes.Buffer
+	marker string
+	seen   chan struct{}
+	once   sync.Once
+	data   *strings.Reader
+}
+
+func (u *untilSeen) Write(p []byte) (int, error) {
+	n, err := u.Buffer.Write(p)
+	if strings.Contains(u.Buffer.String(), u.marker) {
+		u.once.Do(func() { close(u.seen) })
+	}
+	return n, err
+}
+
+func (u *untilSeen) Read(p []byte) (int, error) {
+	if u.data.Len() > 0 {
+		return u.data.Read(p)
+	}
+	select {
+	case <-u.seen:
+	case <-time.After(10 * time.Second):
+	}
+	return 0, io.EOF
 }
 
 // oneSize is a terminal size queue that reports one size, then ends.
@@ -104,6 +147,13 @@ func TestExecWithClientGo(t *testing.T) {
 			out, _, err = x.run(t, "shell", []string{"/app", "tty"}, "", true, &oneSize{})
 			if err != nil || out != "terminal 100x40\r\n" {
 				t.Errorf("tty: %q, %v; want a 100x40 terminal", out, err)
+			}
+			// kubectl exec -it: on a terminal the end of input is ^D, which
+			// the terminal turns into cat's EOF; the terminal echoes input.
+			term := &untilSeen{marker: "EOF", seen: make(chan struct{}), data: strings.NewReader("hello\n\x04")}
+			_, err = x.stream(t, "shell", []string{"/app", "cat"}, term, term, true, &oneSize{})
+			if out := term.String(); err != nil || !strings.HasPrefix(out, "hello\r\nhello\r\n") || !strings.HasSuffix(out, "EOF\r\n") {
+				t.Errorf("tty cat: %q, %v; want hello echoed, hello, and EOF at ^D", out, err)
 			}
 		})
 	}
