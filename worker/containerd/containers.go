@@ -243,10 +243,6 @@ func (r *Runtime) recordExit(ctx context.Context, id string, task containerd.Tas
 	}
 }
 
-// oomKilled is a best-effort check; containerd 1.6 reports OOM through
-// events, which the worker does not follow yet.
-func (r *Runtime) oomKilled(ctx context.Context, task containerd.Task) bool { return false }
-
 // StopContainer sends SIGTERM, waits up to grace, then SIGKILL.
 func (r *Runtime) StopContainer(ctx context.Context, id string, grace time.Duration) error {
 	ctx = r.ns(ctx)

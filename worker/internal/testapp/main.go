@@ -16,6 +16,9 @@
 //	cat           copy stdin to stdout, then print "EOF"
 //	tty           print whether stdin is a terminal and, once it has a
 //	              size (up to 5 s), its size as WIDTHxHEIGHT
+//	alloc MIB     allocate and touch MIB mebibytes, 1 MiB at a time,
+//	              printing the total every 16 MiB, then exit 0 (a
+//	              memory limit below MIB gets it OOM-killed first)
 package main
 
 import (
@@ -115,6 +118,20 @@ func tool(name string, args []string) int {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+	case "alloc":
+		n, _ := strconv.Atoi(args[0])
+		var keep [][]byte
+		for i := 1; i <= n; i++ {
+			b := make([]byte, 1<<20)
+			for j := 0; j < len(b); j += 4096 {
+				b[j] = 1
+			}
+			keep = append(keep, b)
+			if i%16 == 0 {
+				fmt.Printf("allocated %d MiB\n", i)
+			}
+		}
+		fmt.Printf("allocated %d MiB in all\n", len(keep))
 	default:
 		fmt.Fprintf(os.Stderr, "unknown tool %q\n", name)
 		return 127
