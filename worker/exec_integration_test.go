@@ -19,6 +19,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -200,6 +201,11 @@ func TestExecErrorsAndAuthorization(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The credential is good once the server has applied its record.
+	e.waitFor(t, "the node credential accepted", 10*time.Second, func() bool {
+		_, err := nodeAPI.CoreV1().Nodes().Get(ctx, "w1", metav1.GetOptions{})
+		return err == nil
+	})
 	if err := execReq(nodeAPI, "shell", "app"); !apierrors.IsForbidden(err) {
 		t.Errorf("exec with a node credential: %v, want 403", err)
 	}
