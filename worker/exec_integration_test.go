@@ -80,8 +80,11 @@ func (x execClient) stream(t *testing.T, pod string, cmd []string, in io.Reader,
 // (or after 10 s): on a terminal the end of input hangs the command up,
 // as closing a terminal does, so a test of ^D holds stdin open until the
 // command has answered it.
+//
+// It has no ReadFrom, so that io.Copy writes through Write.
 type untilSeen struct {
-	bytes.Buffer
+	mu     sync.Mutex
+	out    bytes.Buffer
 	marker string
 	seen   chan struct{}
 	once   sync.Once
@@ -89,11 +92,20 @@ type untilSeen struct {
 }
 
 func (u *untilSeen) Write(p []byte) (int, error) {
-	n, err := u.Buffer.Write(p)
-	if strings.Contains(u.Buffer.String(), u.marker) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	n, err := u.out.Write(p)
+	if strings.Contains(u.out.String(), u.marker) {
 		u.once.Do(func() { close(u.seen) })
 	}
 	return n, err
+}
+
+// String returns what has been written.
+func (u *untilSeen) String() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.out.String()
 }
 
 func (u *untilSeen) Read(p []byte) (int, error) {
@@ -105,6 +117,28 @@ func (u *untilSeen) Read(p []byte) (int, error) {
 	case <-time.After(10 * time.Second):
 	}
 	return 0, io.EOF
+}
+
+// twoSizes is a terminal size queue that reports 100x40, then 120x50
+// once seen is closed (or after 10 s), then ends.
+type twoSizes struct {
+	n    int
+	seen <-chan struct{}
+}
+
+func (s *twoSizes) Next() *remotecommand.TerminalSize {
+	s.n++
+	switch s.n {
+	case 1:
+		return &remotecommand.TerminalSize{Width: 100, Height: 40}
+	case 2:
+		select {
+		case <-s.seen:
+		case <-time.After(10 * time.Second):
+		}
+		return &remotecommand.TerminalSize{Width: 120, Height: 50}
+	}
+	return nil
 }
 
 // oneSize is a terminal size queue that reports one size, then ends.
@@ -148,6 +182,12 @@ func TestExecWithClientGo(t *testing.T) {
 			out, _, err = x.run(t, "shell", []string{"/app", "tty"}, "", true, &oneSize{})
 			if err != nil || out != "terminal 100x40\r\n" {
 				t.Errorf("tty: %q, %v; want a 100x40 terminal", out, err)
+			}
+			// A size change mid-session reaches the command as SIGWINCH.
+			win := &untilSeen{marker: "terminal 100x40", seen: make(chan struct{})}
+			_, err = x.stream(t, "shell", []string{"/app", "winch"}, nil, win, true, &twoSizes{seen: win.seen})
+			if out := win.String(); err != nil || out != "terminal 100x40\r\nresized 120x50\r\n" {
+				t.Errorf("resize: %q, %v; want 100x40, then 120x50", out, err)
 			}
 			// kubectl exec -it: on a terminal the end of input is ^D, which
 			// the terminal turns into cat's EOF; the terminal echoes input.

@@ -86,7 +86,9 @@ func (r *Runtime) Exec(ctx context.Context, id string, req worker.ExecRequest) (
 					if !ok {
 						return
 					}
-					proc.Resize(ctx, uint32(sz.Width), uint32(sz.Height))
+					if err := proc.Resize(ctx, uint32(sz.Width), uint32(sz.Height)); err != nil {
+						r.log.Debug("exec resize", "id", id, "exec", execID, "err", err)
+					}
 				case <-done:
 					return
 				}

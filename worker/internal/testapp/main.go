@@ -16,6 +16,8 @@
 //	cat           copy stdin to stdout, then print "EOF"
 //	tty           print whether stdin is a terminal and, once it has a
 //	              size (up to 5 s), its size as WIDTHxHEIGHT
+//	winch         as tty, then wait (up to 5 s) for the terminal to take
+//	              another size and print it as "resized WIDTHxHEIGHT"
 //	alloc MIB     allocate and touch MIB mebibytes, 1 MiB at a time,
 //	              printing the total every 16 MiB, then exit 0 (a
 //	              memory limit below MIB gets it OOM-killed first)
@@ -109,14 +111,25 @@ func tool(name string, args []string) int {
 			fmt.Println("not a terminal")
 			return 0
 		}
-		deadline := time.Now().Add(5 * time.Second)
+		w, h := termSize(5 * time.Second)
+		fmt.Printf("terminal %dx%d\n", w, h)
+	case "winch":
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGWINCH)
+		w0, h0 := termSize(5 * time.Second)
+		fmt.Printf("terminal %dx%d\n", w0, h0)
+		deadline := time.After(5 * time.Second)
 		for {
-			w, h, err := term.GetSize(0)
-			if (err == nil && w > 0) || time.Now().After(deadline) {
-				fmt.Printf("terminal %dx%d\n", w, h)
-				return 0
+			select {
+			case <-sigs:
+				if w, h, err := term.GetSize(0); err == nil && (w != w0 || h != h0) {
+					fmt.Printf("resized %dx%d\n", w, h)
+					return 0
+				}
+			case <-deadline:
+				fmt.Println("no resize")
+				return 1
 			}
-			time.Sleep(20 * time.Millisecond)
 		}
 	case "alloc":
 		n, _ := strconv.Atoi(args[0])
@@ -137,4 +150,17 @@ func tool(name string, args []string) int {
 		return 127
 	}
 	return 0
+}
+
+// termSize returns stdin's terminal size once it has one, or whatever it
+// has after wait.
+func termSize(wait time.Duration) (int, int) {
+	deadline := time.Now().Add(wait)
+	for {
+		w, h, err := term.GetSize(0)
+		if (err == nil && w > 0) || time.Now().After(deadline) {
+			return w, h
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
