@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 
-.PHONY: help build deps test test-short test-faults run run-ha stop-ha bench bench-scheduler lint fuzz abuse demo-image
+.PHONY: help build deps test test-short test-faults run run-ha stop-ha bench bench-scheduler lint fuzz abuse demo-image docs
 
 help:
 	@echo "build       build bin/skiff"
@@ -19,6 +19,7 @@ help:
 	@echo "fuzz        run each fuzz target for FUZZTIME (default 20s)"
 	@echo "abuse       send 10,000 generated bad requests to the API (TestAbuse)"
 	@echo "demo-image  build bin/demo-image.tar (skiff.local/demo:v1) and bin/demo-image-v2.tar"
+	@echo "docs        regenerate docs/config-reference.md from the key tables in config/"
 
 build:
 	$(GO) build -o bin/skiff ./cmd/skiff
@@ -34,6 +35,11 @@ demo-image:
 
 deps:
 	@bash scripts/deps.sh
+
+# docs/config-reference.md is generated from config's key tables;
+# internal/gendocs's TestReferenceIsCurrent fails when it is stale.
+docs:
+	$(GO) run ./internal/gendocs -o docs/config-reference.md
 
 # -p 1: one test binary at a time. The cluster, worker and browser tests
 # each start real servers, containerd or Chromium and time their waits; two

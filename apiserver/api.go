@@ -134,6 +134,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	defer func() { a.metrics.observe(ri, rec.code, time.Since(start)) }()
 	w = rec
+	if ri.Group == metricsGroup {
+		a.serveResourceMetrics(w, r, ri)
+		return
+	}
 	res := lookup(ri.Group, ri.Version, ri.Resource)
 	if res == nil {
 		a.writeError(w, r, apierrors.NewNotFound(schema.GroupResource{Group: ri.Group, Resource: ri.Resource}, ""))

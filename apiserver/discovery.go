@@ -34,7 +34,13 @@ func (a *API) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		for _, g := range groups() {
 			list.Groups = append(list.Groups, apiGroup(g))
 		}
+		list.Groups = append(list.Groups, metricsAPIGroup())
 		a.writeObject(w, r, http.StatusOK, list)
+	case len(parts) == 2 && parts[0] == "apis" && parts[1] == metricsGroup:
+		g := metricsAPIGroup()
+		a.writeObject(w, r, http.StatusOK, &g)
+	case len(parts) == 3 && parts[0] == "apis" && parts[1] == metricsGroup && parts[2] == metricsVersion:
+		a.writeObject(w, r, http.StatusOK, metricsResources())
 	case len(parts) == 2 && parts[0] == "apis" && slices.Contains(groups(), parts[1]):
 		g := apiGroup(parts[1])
 		a.writeObject(w, r, http.StatusOK, &g)

@@ -203,6 +203,7 @@ func FuzzRequestPath(f *testing.F) {
 		{"/apis", ""}, {"/openapi/v3/api/v1", "hash=x"}, {"/api/v1/namespaces/kube-system", ""},
 		{"/api/v1/namespaces/default/configmaps", "continue=eyJydiI6MSwic3RhcnQiOiIvcmVnaXN0cnkvY29uZmlnbWFwcy9kZWZhdWx0L2EifQ&limit=1"},
 		{"//api//v1/../v1/namespaces/%2e%2e/configmaps", "watch=1&timeoutSeconds=x"},
+		{"/api/v1/nodes/fuzz/proxy/stats/summary", "a=b"}, {"/api/v1/nodes/fuzz/proxy/../../x%2f/proxy", ""},
 	} {
 		for m := range 3 {
 			f.Add(uint8(m), s.path, s.query, []byte(fuzzObjects[0].body))

@@ -73,6 +73,12 @@ func (h *handler) serve() {
 			break
 		}
 		err = h.podExec()
+	case h.ri.Subresource == "proxy":
+		if h.res.GVR.Resource != "nodes" || (h.ri.Verb != "get" && h.ri.Verb != "create") {
+			err = h.notFound()
+			break
+		}
+		err = h.nodeProxy()
 	case h.ri.Subresource == "finalize":
 		if h.res.GVR.Resource != "namespaces" || h.ri.Verb != "update" {
 			err = h.notFound()

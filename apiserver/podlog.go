@@ -90,7 +90,10 @@ func (h *handler) podLog() error {
 	}
 	h.w.Header().Set("Content-Type", "text/plain")
 	h.w.WriteHeader(http.StatusOK)
-	fl, _ := h.w.(http.Flusher)
+	// A ResponseController, not a type assertion: the metrics recorder
+	// wraps the writer (with Unwrap), and without a flush per read a
+	// followed log sat in the server's buffer and never reached the client.
+	rc := http.NewResponseController(h.w)
 	limit := int64(-1)
 	if v := q.Get("limitBytes"); v != "" {
 		limit, _ = strconv.ParseInt(v, 10, 64)
@@ -105,9 +108,7 @@ func (h *handler) podLog() error {
 			if _, werr := h.w.Write(buf[:n]); werr != nil {
 				return nil
 			}
-			if fl != nil {
-				fl.Flush()
-			}
+			rc.Flush() // a writer that cannot flush still gets every byte
 			if limit > 0 {
 				limit -= int64(n)
 			}
@@ -119,8 +120,8 @@ func (h *handler) podLog() error {
 	return nil
 }
 
-// nodeEndpoint returns host:port of the node's worker endpoint: its
-// InternalIP (else any address) and daemonEndpoints.kubeletEndpoint.port.
+// nodeEndpoint returns host:port of the registered node's worker
+// endpoint.
 func (h *handler) nodeEndpoint(name string) (string, error) {
 	kv, ok, _ := h.api.store.Store().Get("/registry/nodes/" + name)
 	if !ok {
@@ -130,6 +131,12 @@ func (h *handler) nodeEndpoint(name string) (string, error) {
 	if err := json.Unmarshal(kv.Value, &n); err != nil {
 		return "", apierrors.NewInternalError(err)
 	}
+	return nodeEndpointOf(&n)
+}
+
+// nodeEndpointOf returns host:port of the node's worker endpoint: its
+// InternalIP (else any address) and daemonEndpoints.kubeletEndpoint.port.
+func nodeEndpointOf(n *corev1.Node) (string, error) {
 	port := n.Status.DaemonEndpoints.KubeletEndpoint.Port
 	addr := ""
 	for _, a := range n.Status.Addresses {
@@ -138,7 +145,7 @@ func (h *handler) nodeEndpoint(name string) (string, error) {
 		}
 	}
 	if addr == "" || port == 0 {
-		return "", apierrors.NewServiceUnavailable(fmt.Sprintf("node %s advertises no worker endpoint", name))
+		return "", apierrors.NewServiceUnavailable(fmt.Sprintf("node %s advertises no worker endpoint", n.Name))
 	}
 	return net.JoinHostPort(addr, strconv.Itoa(int(port))), nil
 }

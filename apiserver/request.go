@@ -16,6 +16,9 @@ type requestInfo struct {
 	Subresource string
 	Namespace   string
 	Name        string
+	// ProxyPath is what follows nodes/<name>/proxy ("/stats/summary"),
+	// with its leading slash; "" for every other request.
+	ProxyPath string
 }
 
 // parseRequest parses /api/v1/... and /apis/<group>/<version>/... paths:
@@ -23,6 +26,7 @@ type requestInfo struct {
 //	<prefix>/<resource>[/<name>[/<subresource>]]
 //	<prefix>/namespaces/<ns>/<resource>[/<name>[/<subresource>]]
 //	<prefix>/watch/... (legacy watch paths)
+//	<prefix>/nodes/<name>/proxy[/<path>] (the node proxy)
 //
 // It returns ok=false for paths that are not resource requests (discovery).
 func parseRequest(r *http.Request) (requestInfo, bool) {
@@ -49,6 +53,10 @@ func parseRequest(r *http.Request) (requestInfo, bool) {
 	// "namespaces/<ns>/finalize" are subresources of the namespace.
 	if len(parts) >= 3 && parts[0] == "namespaces" && !(len(parts) == 3 && (parts[2] == "status" || parts[2] == "finalize")) {
 		ri.Namespace, parts = parts[1], parts[2:]
+	}
+	if len(parts) >= 3 && parts[0] == "nodes" && parts[2] == "proxy" && ri.Namespace == "" && !watchPath {
+		ri.ProxyPath = "/" + strings.Join(parts[3:], "/")
+		parts = parts[:3]
 	}
 	switch len(parts) {
 	case 1:

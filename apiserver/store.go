@@ -7,7 +7,7 @@ import (
 )
 
 // Store is what the API server needs from the replicated store.
-// raftstore.Node implements it.
+// raftstore.Replica implements it.
 type Store interface {
 	// Propose commits a command through the Raft leader.
 	Propose(ctx context.Context, cmd *fsm.Command) (fsm.Result, error)

@@ -29,6 +29,10 @@ type Config struct {
 	// Addr is where to listen, on UDP and TCP ("198.18.0.1:53",
 	// "127.0.0.1:0" in tests).
 	Addr string
+	// FreeBind lets Addr be an address the host does not hold yet
+	// (IP_FREEBIND on Linux): the worker listens on its pod bridge's
+	// gateway, which exists only once a pod has been networked.
+	FreeBind bool
 	// Domain is the cluster domain (default cluster.local).
 	Domain string
 	// Upstreams are host:port resolvers for other names. Empty means the
@@ -150,12 +154,16 @@ func (s *Server) Run(ctx context.Context) error {
 	if !cache.WaitForCacheSync(ctx.Done(), s.hasSynced...) {
 		return nil
 	}
-	pc, err := net.ListenPacket("udp", s.cfg.Addr)
+	var lc net.ListenConfig
+	if s.cfg.FreeBind {
+		lc.Control = freeBind
+	}
+	pc, err := lc.ListenPacket(ctx, "udp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("clusterdns: listen udp: %w", err)
 	}
 	// TCP on the same port as UDP, which matters when Addr asks for :0.
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	ln, err := lc.Listen(ctx, "tcp", pc.LocalAddr().String())
 	if err != nil {
 		pc.Close()
 		return fmt.Errorf("clusterdns: listen tcp: %w", err)

@@ -17,4 +17,8 @@
 // variable is SKIFF_ followed by the key in upper case with '.' replaced by
 // '_'. Unknown keys in a file are errors; unknown SKIFF_* variables are
 // ignored because the client and server share the prefix (SKIFF_SERVER).
+//
+// [ServerKeys] and [WorkerKeys] describe every key from the same tables the
+// loader and the flags use; internal/gendocs renders them as
+// docs/config-reference.md (make docs).
 package config

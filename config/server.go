@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/skiffhq/skiff/internal/raftdefaults"
 )
 
 // Server is the configuration of one control-plane server (skiff server).
@@ -41,7 +43,8 @@ type Network struct {
 }
 
 // Raft holds the hashicorp/raft tuning knobs of a server and the size of the
-// store's watch event log.
+// store's watch event log. Its fields are raftstore.Tuning's, in order, so
+// each converts to the other; the defaults are raftdefaults.Get's.
 type Raft struct {
 	HeartbeatTimeout   time.Duration // "raft.heartbeat_timeout"
 	ElectionTimeout    time.Duration // "raft.election_timeout"
@@ -88,17 +91,8 @@ func DefaultServer() Server {
 		LogLevel:        "info",
 		// Kubernetes' default for --terminated-pod-gc-threshold.
 		TerminatedPodGCThreshold: 12500,
-		Raft: Raft{
-			HeartbeatTimeout:   300 * time.Millisecond,
-			ElectionTimeout:    300 * time.Millisecond,
-			LeaderLeaseTimeout: 150 * time.Millisecond,
-			CommitTimeout:      10 * time.Millisecond,
-			SnapshotThreshold:  8192,
-			SnapshotInterval:   30 * time.Second,
-			TrailingLogs:       10240,
-			WatchLogSize:       100000,
-		},
-		Network: DefaultNetwork(),
+		Raft:                     Raft(raftdefaults.Get()),
+		Network:                  DefaultNetwork(),
 	}
 }
 

@@ -75,7 +75,7 @@ func (s Server) validate(lookup lookupFunc) error {
 	case s.Token != "" && len(s.Token) < MinTokenLen:
 		add("token must be at least %d characters, got %d", MinTokenLen, len(s.Token))
 	}
-	errs = append(errs, s.validateAcceptedTokens()...)
+	errs = append(errs, validateAcceptedTokens(s.Token, s.AcceptedTokens)...)
 	switch strings.ToLower(s.LogLevel) {
 	case "debug", "info", "warn", "error":
 	default:
@@ -91,16 +91,16 @@ func (s Server) validate(lookup lookupFunc) error {
 // sign of a rotation step done wrong, such as switching token without
 // keeping the old one). Messages name entries by index and never echo a
 // token.
-func (s Server) validateAcceptedTokens() []error {
+func validateAcceptedTokens(token string, accepted []string) []error {
 	var errs []error
-	for i, t := range s.AcceptedTokens {
+	for i, t := range accepted {
 		switch {
 		case len(t) < MinTokenLen:
 			errs = append(errs, fmt.Errorf("accepted_tokens[%d] must be at least %d characters, got %d", i, MinTokenLen, len(t)))
-		case t == s.Token:
+		case t == token:
 			errs = append(errs, fmt.Errorf("accepted_tokens[%d] is the same as token: list only the other tokens to accept", i))
 		default:
-			if j := slices.Index(s.AcceptedTokens[:i], t); j >= 0 {
+			if j := slices.Index(accepted[:i], t); j >= 0 {
 				errs = append(errs, fmt.Errorf("accepted_tokens[%d] repeats accepted_tokens[%d]", i, j))
 			}
 		}

@@ -15,6 +15,7 @@ type Worker struct {
 	DataDir          string            // "data_dir": credentials, pod files, logs, images/.
 	Join             []string          // "join": gossip seed addresses of servers, host:port.
 	Token            string            // "token": the cluster token, traded once for a node credential.
+	AcceptedTokens   []string          // "accepted_tokens": more tokens whose gossip is accepted, never sent, while rotating.
 	CAFile           string            // "ca_file": optional cluster CA; without it the first registration trusts the server gossip names.
 	ContainerdSocket string            // "containerd_socket": containerd's gRPC socket.
 	Address          string            // "address": the node's InternalIP; empty means the gossip bind address or the first non-loopback address.
@@ -29,6 +30,9 @@ type Worker struct {
 	CNIConfDir       string            // "cni_conf_dir": where the worker writes its CNI conflist.
 	CNIBridge        string            // "cni_bridge": the Linux bridge pods attach to.
 	PodCIDR          netip.Prefix      // "pod_cidr": the cluster pod CIDR (the servers' pod_cidr): pod routes and masquerade.
+	ClusterDNS       netip.Addr        // "cluster_dns": the resolver pods get (the servers' cluster_dns, the kube-dns ClusterIP).
+	ClusterDomain    string            // "cluster_domain": the cluster's DNS domain (the servers' cluster_domain).
+	ResolvConf       string            // "resolv_conf": the node's resolver file: pods with dnsPolicy Default, search domains, DNS forwarding.
 	LeaseRenew       time.Duration     // "lease_renew": how often the node Lease is renewed.
 	StatusInterval   time.Duration     // "status_interval": how often node status is re-checked (written only when it changes).
 	LogMaxSize       uint64            // "log_max_size": bytes per container log file before rotation.
@@ -70,6 +74,9 @@ func DefaultWorker() Worker {
 		CNIBinDir:        DefaultCNIBinDir,
 		CNIBridge:        "skiff0",
 		PodCIDR:          DefaultNetwork().PodCIDR,
+		ClusterDNS:       DefaultNetwork().ClusterDNS,
+		ClusterDomain:    DefaultNetwork().ClusterDomain,
+		ResolvConf:       "/etc/resolv.conf",
 		LeaseRenew:       2 * time.Second,
 		StatusInterval:   10 * time.Second,
 		LogMaxSize:       10 << 20,
@@ -95,7 +102,9 @@ func workerFields() []field[Worker] {
 		{"name", "node name, unique in the cluster (default: the host name)", func(w *Worker) any { return &w.Name }},
 		{"data_dir", "data directory (default: " + DefaultDataRoot + "/<name>)", func(w *Worker) any { return &w.DataDir }},
 		{"join", "gossip addresses of servers, host:port (repeat or comma-separate)", func(w *Worker) any { return &w.Join }},
-		{"token", "the cluster token, presented once to register", func(w *Worker) any { return &w.Token }},
+		{"token", "the cluster token: encrypts gossip and registers the node once", func(w *Worker) any { return &w.Token }},
+		{"accepted_tokens", "further cluster tokens whose gossip is accepted but never sent, while rotating the token (repeat or comma-separate)",
+			func(w *Worker) any { return &w.AcceptedTokens }},
 		{"ca_file", "cluster CA certificate (PEM) to verify servers with at first registration", func(w *Worker) any { return &w.CAFile }},
 		{"containerd_socket", "containerd's socket", func(w *Worker) any { return &w.ContainerdSocket }},
 		{"address", "the node's InternalIP (default: the gossip address)", func(w *Worker) any { return &w.Address }},
@@ -111,6 +120,9 @@ func workerFields() []field[Worker] {
 		{"cni_conf_dir", "directory of the worker's CNI conflist (default: <data_dir>/cni)", func(w *Worker) any { return &w.CNIConfDir }},
 		{"cni_bridge", "the Linux bridge pods attach to", func(w *Worker) any { return &w.CNIBridge }},
 		{"pod_cidr", "the cluster pod CIDR, as the servers' pod_cidr", func(w *Worker) any { return &w.PodCIDR }},
+		{"cluster_dns", "the nameserver pods get, as the servers' cluster_dns", func(w *Worker) any { return &w.ClusterDNS }},
+		{"cluster_domain", "the cluster's DNS domain, as the servers' cluster_domain", func(w *Worker) any { return &w.ClusterDomain }},
+		{"resolv_conf", "the node's resolver configuration for pods and DNS forwarding", func(w *Worker) any { return &w.ResolvConf }},
 		{"lease_renew", "interval between node Lease renewals", func(w *Worker) any { return &w.LeaseRenew }},
 		{"status_interval", "interval between node status checks", func(w *Worker) any { return &w.StatusInterval }},
 		{"log_max_size", "bytes of a container log file before it is rotated", func(w *Worker) any { return &w.LogMaxSize }},

@@ -62,6 +62,7 @@ func (w Worker) validate(lookup lookupFunc) error {
 	case len(w.Token) < MinTokenLen:
 		add("token must be at least %d characters, got %d", MinTokenLen, len(w.Token))
 	}
+	errs = append(errs, validateAcceptedTokens(w.Token, w.AcceptedTokens)...)
 	if w.CAFile != "" {
 		if _, err := os.Stat(w.CAFile); err != nil {
 			add("ca_file: %w", err)
@@ -126,6 +127,15 @@ func (w Worker) validate(lookup lookupFunc) error {
 	}
 	if !validIfName(w.CNIBridge) {
 		add("cni_bridge %q: use 1-15 letters, digits, '-' or '_'", w.CNIBridge)
+	}
+	if !w.ClusterDNS.IsValid() || w.ClusterDNS.IsUnspecified() {
+		add("cluster_dns is required: the servers' cluster_dns")
+	}
+	if err := checkDomain(w.ClusterDomain); err != nil {
+		add("cluster_domain %q: %w", w.ClusterDomain, err)
+	}
+	if w.ResolvConf == "" {
+		add("resolv_conf is required (the node's resolver file, usually /etc/resolv.conf)")
 	}
 	for _, d := range []struct {
 		key string

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -36,6 +37,9 @@ max_pods: 20
 insecure_registries: ["127.0.0.1:5000", "registry.test"]
 cni_bin_dir: /opt/cni/bin
 cni_conf_dir: /etc/cni/net.d
+cluster_dns: 10.100.0.53
+cluster_domain: k8s.example
+resolv_conf: /run/systemd/resolve/resolv.conf
 lease_renew: 1s
 status_interval: 5s
 log_max_size: 65536
@@ -50,6 +54,8 @@ log_level: debug
 				w.MaxPods = 20
 				w.InsecureRegs = []string{"127.0.0.1:5000", "registry.test"}
 				w.CNIBinDir, w.CNIConfDir = "/opt/cni/bin", "/etc/cni/net.d"
+				w.ClusterDNS, w.ClusterDomain = netip.MustParseAddr("10.100.0.53"), "k8s.example"
+				w.ResolvConf = "/run/systemd/resolve/resolv.conf"
 				w.LeaseRenew, w.StatusInterval = time.Second, 5*time.Second
 				w.LogMaxSize, w.LogLevel = 65536, "debug"
 			},
@@ -116,6 +122,8 @@ func TestLoadWorkerErrors(t *testing.T) {
 		{"clash", workerBase + "gossip_addr: 127.0.0.1:9000\nlisten_addr: 127.0.0.1:9000\n", nil, "clashes with gossip_addr"},
 		{"bad env", workerBase, []string{"SKIFF_MAX_PODS=many"}, "max_pods: \"many\" is not an integer (set by SKIFF_MAX_PODS)"},
 		{"slow lease", workerBase + "lease_renew: 1m\n", nil, "lease_renew must be at most 20s"},
+		{"bad cluster dns", workerBase + "cluster_dns: 0.0.0.0\n", nil, "cluster_dns is required"},
+		{"bad cluster domain", workerBase + "cluster_domain: Cluster.Local\n", nil, `cluster_domain "Cluster.Local"`},
 		{"missing ca file", workerBase + "ca_file: /nonexistent/ca.crt\n", nil, "ca_file"},
 	}
 	for _, tt := range tests {

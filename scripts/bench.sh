@@ -61,6 +61,15 @@ go test -run '^$' -bench 'BenchmarkQueryLoopback' -benchtime 5s -timeout 30m ./c
 #   leader=$(bin/skiff cluster status --config examples/ha/s1.yaml | awk '$3 == "leader" { print substr($1, 2) }')
 #   kill -9 "$(sed -n "${leader}p" .skiff/ha/pids)"; wait
 #   make stop-ha
+# Worker kill -9 → replacement pods Running on the other worker, ten
+# trials on real processes (three servers, two workers each with its own
+# containerd in its own network namespace); needs root, containerd, runc
+# and the CNI plugins, and skips without them.
+echo
+echo "worker kill -9 → replacements elsewhere, 10 trials (testcluster/proc)"
+uptime
+SKIFF_BENCH_WORKER_KILL=1 go test -count=1 -run 'TestWorkerKillFigures' -v -timeout 15m ./testcluster/proc/ | grep -E 'trial|worker kill -9|SKIP|FAIL' | sed 's/^ *workerkill_bench_test.go:[0-9]*: //'
+
 # Or point SKIFF_API_KUBECONFIG at the admin.kubeconfig of a cluster that is
 # already running to have the throughput runs made here.
 if [[ -n ${SKIFF_API_KUBECONFIG:-} ]]; then

@@ -22,10 +22,10 @@ import (
 
 // apiStore adapts the Raft replica to apiserver.Store, translating the
 // store's "outcome unknown" into the API's.
-type apiStore struct{ *raftstore.Node }
+type apiStore struct{ *raftstore.Replica }
 
 func (s apiStore) Propose(ctx context.Context, cmd *fsm.Command) (fsm.Result, error) {
-	res, err := s.Node.Propose(ctx, cmd)
+	res, err := s.Replica.Propose(ctx, cmd)
 	if err != nil && errors.Is(err, raftstore.ErrUnknownOutcome) {
 		return res, fmt.Errorf("%w: %w", apiserver.ErrUnknownOutcome, err)
 	}

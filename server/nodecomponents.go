@@ -2,6 +2,7 @@ package server
 
 import (
 	"github.com/skiffhq/skiff/controller/endpoints"
+	"github.com/skiffhq/skiff/controller/kubedns"
 	"github.com/skiffhq/skiff/controller/nodeipam"
 	"github.com/skiffhq/skiff/controller/nodelifecycle"
 	"github.com/skiffhq/skiff/gossip"
@@ -9,7 +10,8 @@ import (
 
 // nodeComponents are the leader components that keep nodes and Service
 // endpoints: node IPAM, the node lifecycle controller (fed by this
-// server's gossip view of the workers) and the endpoints controller.
+// server's gossip view of the workers), the endpoints controller, and the
+// kube-dns Service with one endpoint per node's DNS server.
 func (s *Server) nodeComponents() []LeaderComponent {
 	return []LeaderComponent{
 		{Name: "node-ipam", New: func(c *LeaderClients) (Runnable, error) {
@@ -22,6 +24,9 @@ func (s *Server) nodeComponents() []LeaderComponent {
 		}},
 		{Name: "endpoints-controller", New: func(c *LeaderClients) (Runnable, error) {
 			return endpoints.New(endpoints.Config{Client: c.Kube, Informers: c.Informers, Recorder: c.Recorder, Log: c.Log}), nil
+		}},
+		{Name: "kube-dns", New: func(c *LeaderClients) (Runnable, error) {
+			return kubedns.New(kubedns.Config{Client: c.Kube, Informers: c.Informers, ClusterIP: c.Cluster.Network.ClusterDNS, Log: c.Log})
 		}},
 	}
 }

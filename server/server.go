@@ -34,7 +34,7 @@ type Server struct {
 	cfg    config.Server
 	log    *slog.Logger
 	token  string
-	node   *raftstore.Node
+	node   *raftstore.Replica
 	gossip *gossip.Agent
 	ln     net.Listener
 	http   *http.Server
@@ -219,16 +219,7 @@ func raftstoreConfig(cfg config.Server, log *slog.Logger) raftstore.Config {
 		BindAddr: cfg.RaftAddr,
 		DataDir:  cfg.DataDir,
 		Logger:   log,
-		Tuning: raftstore.Tuning{
-			HeartbeatTimeout:   cfg.Raft.HeartbeatTimeout,
-			ElectionTimeout:    cfg.Raft.ElectionTimeout,
-			LeaderLeaseTimeout: cfg.Raft.LeaderLeaseTimeout,
-			CommitTimeout:      cfg.Raft.CommitTimeout,
-			SnapshotThreshold:  cfg.Raft.SnapshotThreshold,
-			SnapshotInterval:   cfg.Raft.SnapshotInterval,
-			TrailingLogs:       cfg.Raft.TrailingLogs,
-			WatchLogSize:       cfg.Raft.WatchLogSize,
-		},
+		Tuning:   raftstore.Tuning(cfg.Raft),
 	}
 }
 
@@ -330,8 +321,8 @@ func (s *Server) Token() string { return s.token }
 // Gossip returns the server's gossip agent.
 func (s *Server) Gossip() *gossip.Agent { return s.gossip }
 
-// Node returns the server's Raft replica.
-func (s *Server) Node() *raftstore.Node { return s.node }
+// Replica returns the server's Raft replica.
+func (s *Server) Replica() *raftstore.Replica { return s.node }
 
 // Failed delivers at most one error if the server stops working on its own.
 func (s *Server) Failed() <-chan error { return s.failed }

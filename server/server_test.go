@@ -31,7 +31,7 @@ func loneConfig(dir string) config.Server {
 // applies it, or ctx ends.
 func waitWrite(t *testing.T, ctx context.Context, s *server.Server, key string) {
 	t.Helper()
-	res, err := s.Node().Propose(ctx, &fsm.Command{Op: fsm.OpPut, Key: key, Value: []byte("v")})
+	res, err := s.Replica().Propose(ctx, &fsm.Command{Op: fsm.OpPut, Key: key, Value: []byte("v")})
 	if err == nil {
 		err = res.Err()
 	}
@@ -83,7 +83,7 @@ func TestLoneServerGeneratesToken(t *testing.T) {
 		t.Fatalf("restarted server token %q, want the saved %q", s2.Token(), token)
 	}
 	waitWrite(t, ctx, s2, "/registry/configmaps/default/b")
-	if _, ok, _ := s2.Node().Store().Get("/registry/configmaps/default/a"); !ok {
+	if _, ok, _ := s2.Replica().Store().Get("/registry/configmaps/default/a"); !ok {
 		t.Errorf("restarted server lost the write made before the restart")
 	}
 }

@@ -26,7 +26,7 @@ func issueToken(t *testing.T, ctx context.Context, c *testcluster.Cluster, role 
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(rec)
-	res, err := c.Server(0).Node().Propose(ctx, &fsm.Command{Op: fsm.OpCreate, Key: auth.TokenKey(rec.ID), Value: b})
+	res, err := c.Server(0).Replica().Propose(ctx, &fsm.Command{Op: fsm.OpCreate, Key: auth.TokenKey(rec.ID), Value: b})
 	if err != nil || res.Err() != nil {
 		t.Fatalf("store token: %v %v", err, res.Err())
 	}

@@ -46,28 +46,28 @@ func benchPropose(b *testing.B, clients int, via string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	termBefore := c.Server(leader).Node().Raft().Stats()["term"]
+	termBefore := c.Server(leader).Replica().Raft().Stats()["term"]
 	val := []byte(strings.Repeat("v", 256))
 	lat := make([]time.Duration, b.N)
 	var next, errs atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
 	start := time.Now()
-	nodes := make([]*raftstore.Node, c.N())
+	nodes := make([]*raftstore.Replica, c.N())
 	for i := range nodes {
-		nodes[i] = c.Server(i).Node()
+		nodes[i] = c.Server(i).Replica()
 	}
 	for w := 0; w < clients; w++ {
 		// pick returns the server of write i: the leader, a follower, or
 		// each server in turn, as etcd's client picks an endpoint per
 		// request (gRPC round robin).
-		pick := func(int64) *raftstore.Node { return nodes[leader] }
+		pick := func(int64) *raftstore.Replica { return nodes[leader] }
 		switch via {
 		case "all":
-			pick = func(i int64) *raftstore.Node { return nodes[i%int64(len(nodes))] }
+			pick = func(i int64) *raftstore.Replica { return nodes[i%int64(len(nodes))] }
 		case "follower":
 			f := nodes[(leader+1+w)%len(nodes)]
-			pick = func(int64) *raftstore.Node { return f }
+			pick = func(int64) *raftstore.Replica { return f }
 		}
 		wg.Add(1)
 		go func() {
@@ -92,7 +92,7 @@ func benchPropose(b *testing.B, clients int, via string) {
 	reportLatency(b, lat, el, clients, int(errs.Load()))
 	// A term change under load is a spurious election: the timeouts are
 	// too tight for this machine.
-	if termAfter := c.Server(leader).Node().Raft().Stats()["term"]; termAfter != termBefore {
+	if termAfter := c.Server(leader).Replica().Raft().Stats()["term"]; termAfter != termBefore {
 		b.Logf("ELECTION UNDER LOAD: term %s -> %s", termBefore, termAfter)
 	}
 }
@@ -127,7 +127,7 @@ func BenchmarkFailover(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		writer := c.Server((leader + 1) % c.N()).Node()
+		writer := c.Server((leader + 1) % c.N()).Replica()
 		stop := make(chan struct{})
 		var gap time.Duration
 		var ok atomic.Int64

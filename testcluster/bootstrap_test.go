@@ -159,7 +159,7 @@ func requireOneCluster(t *testing.T, servers []*server.Server) {
 		leaders := 0
 		var leaderID string
 		for _, s := range servers {
-			if s.Node().IsLeader() {
+			if s.Replica().IsLeader() {
 				leaders++
 				leaderID = s.Name()
 			}
@@ -169,8 +169,8 @@ func requireOneCluster(t *testing.T, servers []*server.Server) {
 			return false
 		}
 		for _, s := range servers {
-			id, _ := s.Node().Leader()
-			ids, err := raftIDs(s.Node())
+			id, _ := s.Replica().Leader()
+			ids, err := raftIDs(s.Replica())
 			if string(id) != leaderID || err != nil || !slices.Equal(ids, want) {
 				state = fmt.Sprintf("%s follows %q (leader is %s) with configuration %v %v", s.Name(), id, leaderID, ids, err)
 				return false

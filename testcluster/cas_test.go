@@ -48,7 +48,7 @@ func TestRacingCompareAndSwap(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n := c.Server(g % 3).Node()
+			n := c.Server(g % 3).Replica()
 			for i := 0; i < iterations && ctx.Err() == nil; i++ {
 				kv, ok, err := linearGet(ctx, n, key)
 				if err != nil || !ok {

@@ -329,7 +329,7 @@ func (c *Cluster) Leader(ctx context.Context) (int, error) {
 			if s == nil {
 				continue
 			}
-			if s.Node().IsLeader() {
+			if s.Replica().IsLeader() {
 				if leader >= 0 {
 					return false
 				}
@@ -350,7 +350,7 @@ func (c *Cluster) WaitReady(ctx context.Context) error {
 		err := WaitFor(ctx, func() bool {
 			rctx, cancel := context.WithTimeout(ctx, time.Second)
 			defer cancel()
-			return s.Node().Linearize(rctx) == nil && s.CA() != nil && apiserver.SystemNamespacesExist(s.Node().Store())
+			return s.Replica().Linearize(rctx) == nil && s.CA() != nil && apiserver.SystemNamespacesExist(s.Replica().Store())
 		})
 		if err != nil {
 			return fmt.Errorf("server %s: %w", s.Name(), err)

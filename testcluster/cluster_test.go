@@ -19,12 +19,12 @@ func TestFollowerWriteVisibleEverywhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	follower := (leader + 1) % 3
-	res, err := c.Server(follower).Node().Propose(ctx, &fsm.Command{Op: fsm.OpCreate, Key: "/registry/configmaps/default/a", Value: []byte("v1")})
+	res, err := c.Server(follower).Replica().Propose(ctx, &fsm.Command{Op: fsm.OpCreate, Key: "/registry/configmaps/default/a", Value: []byte("v1")})
 	if err != nil || res.Err() != nil {
 		t.Fatalf("propose on follower: %v %v", err, res.Err())
 	}
 	for i := 0; i < 3; i++ {
-		n := c.Server(i).Node()
+		n := c.Server(i).Replica()
 		if err := n.Linearize(ctx); err != nil {
 			t.Fatalf("server %d: linearize: %v", i, err)
 		}

@@ -57,9 +57,9 @@ func benchDiskBurst(b *testing.B, factor float64) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var nodes []*raftstore.Node
+	var nodes []*raftstore.Replica
 	for i := range c.N() {
-		nodes = append(nodes, c.Server(i).Node())
+		nodes = append(nodes, c.Server(i).Replica())
 	}
 	ln := nodes[leader]
 	termBefore := ln.Raft().Stats()["term"]
@@ -133,7 +133,7 @@ func benchDiskBurst(b *testing.B, factor float64) {
 	}
 }
 
-func mustDiskUsage(b *testing.B, n *raftstore.Node) raftstore.DiskUsage {
+func mustDiskUsage(b *testing.B, n *raftstore.Replica) raftstore.DiskUsage {
 	b.Helper()
 	u, err := n.DiskUsage()
 	if err != nil {
@@ -240,9 +240,9 @@ func BenchmarkRaftDBGrowth(b *testing.B) {
 	if _, err := c.Leader(ctx); err != nil {
 		b.Fatal(err)
 	}
-	var nodes []*raftstore.Node
+	var nodes []*raftstore.Replica
 	for i := range c.N() {
-		nodes = append(nodes, c.Server(i).Node())
+		nodes = append(nodes, c.Server(i).Replica())
 	}
 	cmd, err := fsm.Encode(&fsm.Command{Op: fsm.OpPut, Key: fmt.Sprintf("/registry/pods/default/p%05d", 0), Value: diskValue})
 	if err != nil {
@@ -331,7 +331,7 @@ func benchf(format string, args ...any) {
 // reaches n, and returns how many failed. A failed write is not retried:
 // what the benchmark measures is the log, which the failure (a leader
 // change under load) does not stop from growing.
-func writeUpTo(ctx context.Context, nodes []*raftstore.Node, seq *atomic.Int64, n int64) int64 {
+func writeUpTo(ctx context.Context, nodes []*raftstore.Replica, seq *atomic.Int64, n int64) int64 {
 	var wg sync.WaitGroup
 	var failed atomic.Int64
 	for range 64 {
@@ -355,7 +355,7 @@ func writeUpTo(ctx context.Context, nodes []*raftstore.Node, seq *atomic.Int64, 
 }
 
 // logDiskUsage logs every node's disk usage under label and returns it.
-func logDiskUsage(b *testing.B, nodes []*raftstore.Node, label string) []raftstore.DiskUsage {
+func logDiskUsage(b *testing.B, nodes []*raftstore.Replica, label string) []raftstore.DiskUsage {
 	b.Helper()
 	var out []raftstore.DiskUsage
 	for i, n := range nodes {

@@ -26,19 +26,19 @@ func testContext(t *testing.T, d time.Duration) context.Context {
 
 // node returns the Raft replica of running server i, failing the test if
 // the server is down.
-func node(t *testing.T, c *testcluster.Cluster, i int) *raftstore.Node {
+func node(t *testing.T, c *testcluster.Cluster, i int) *raftstore.Replica {
 	t.Helper()
 	s := c.Server(i)
 	if s == nil {
 		t.Fatalf("server %d is not running", i)
 	}
-	return s.Node()
+	return s.Replica()
 }
 
 // propose sends cmd through n with its own deadline and folds a failed
 // condition into the error. An error wrapping raftstore.ErrUnknownOutcome
 // means the command may or may not have been applied.
-func propose(ctx context.Context, n *raftstore.Node, cmd *fsm.Command) (fsm.Result, error) {
+func propose(ctx context.Context, n *raftstore.Replica, cmd *fsm.Command) (fsm.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	res, err := n.Propose(ctx, cmd)
@@ -49,7 +49,7 @@ func propose(ctx context.Context, n *raftstore.Node, cmd *fsm.Command) (fsm.Resu
 }
 
 // mustPut writes key=value through n and returns the write's revision.
-func mustPut(t *testing.T, ctx context.Context, n *raftstore.Node, key, value string) uint64 {
+func mustPut(t *testing.T, ctx context.Context, n *raftstore.Replica, key, value string) uint64 {
 	t.Helper()
 	res, err := propose(ctx, n, &fsm.Command{Op: fsm.OpPut, Key: key, Value: []byte(value)})
 	if err != nil {
@@ -59,7 +59,7 @@ func mustPut(t *testing.T, ctx context.Context, n *raftstore.Node, key, value st
 }
 
 // linearGet reads key from n after a linearizable barrier.
-func linearGet(ctx context.Context, n *raftstore.Node, key string) (fsm.KV, bool, error) {
+func linearGet(ctx context.Context, n *raftstore.Replica, key string) (fsm.KV, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := n.Linearize(ctx); err != nil {
@@ -79,7 +79,7 @@ func leaderAmong(ctx context.Context, c *testcluster.Cluster, idxs ...int) (int,
 		leader = -1
 		for _, i := range idxs {
 			s := c.Server(i)
-			if s == nil || !s.Node().IsLeader() {
+			if s == nil || !s.Replica().IsLeader() {
 				continue
 			}
 			if leader >= 0 {
@@ -212,7 +212,7 @@ func gossipNames(a *gossip.Agent) []string {
 }
 
 // raftIDs returns the IDs in n's latest Raft configuration.
-func raftIDs(n *raftstore.Node) ([]string, error) {
+func raftIDs(n *raftstore.Replica) ([]string, error) {
 	servers, err := n.Servers()
 	if err != nil {
 		return nil, err

@@ -80,7 +80,7 @@ func TestLeaderComponentsRunOnlyOnTheLeaderAndStopWithItsTerm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	term := c.Server(leader).Node().Raft().CurrentTerm()
+	term := c.Server(leader).Replica().Raft().CurrentTerm()
 	if err := c.WaitFor(ctx, func() bool { return len(p.snapshot()) == 1 }); err != nil {
 		t.Fatalf("no component run started on the leader: %v", err)
 	}
@@ -96,7 +96,7 @@ func TestLeaderComponentsRunOnlyOnTheLeaderAndStopWithItsTerm(t *testing.T) {
 		t.Fatalf("the component's write did not land: %v", err)
 	}
 
-	if err := c.Server(leader).Node().TransferLeadership(""); err != nil {
+	if err := c.Server(leader).Replica().TransferLeadership(""); err != nil {
 		t.Fatalf("transfer leadership: %v", err)
 	}
 	select {
@@ -133,7 +133,7 @@ func TestFencedWriteCommittedInALaterTermIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	oldNode := c.Server(old).Node()
+	oldNode := c.Server(old).Replica()
 	term := oldNode.Raft().CurrentTerm()
 	if err := oldNode.TransferLeadership(""); err != nil {
 		t.Fatalf("transfer leadership: %v", err)
@@ -153,10 +153,10 @@ func TestFencedWriteCommittedInALaterTermIsRefused(t *testing.T) {
 		t.Fatalf("fenced write: result %+v (%v); want CodeFenced in a term after %d", res, res.Err(), term)
 	}
 	for _, i := range c.Running() {
-		if err := c.WaitFor(ctx, func() bool { return c.Server(i).Node().Store().Rev() >= res.Rev }); err != nil {
+		if err := c.WaitFor(ctx, func() bool { return c.Server(i).Replica().Store().Rev() >= res.Rev }); err != nil {
 			t.Fatal(err)
 		}
-		if _, found, _ := c.Server(i).Node().Store().Get("/registry/test/fenced"); found {
+		if _, found, _ := c.Server(i).Replica().Store().Get("/registry/test/fenced"); found {
 			t.Fatalf("server %d stored a fenced write", i)
 		}
 	}
@@ -190,7 +190,7 @@ func TestSystemNamespacesCannotBeDeletedAndComeBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Server(leader).Node().Propose(ctx, &fsm.Command{Op: fsm.OpDelete, Key: "/registry/namespaces/default"}); err != nil {
+	if _, err := c.Server(leader).Replica().Propose(ctx, &fsm.Command{Op: fsm.OpDelete, Key: "/registry/namespaces/default"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, i := range c.Running() {

@@ -40,7 +40,7 @@ func waitConfig(t *testing.T, ctx context.Context, c *testcluster.Cluster, names
 		if err != nil {
 			return false
 		}
-		got, err = raftIDs(c.Server(leader).Node())
+		got, err = raftIDs(c.Server(leader).Replica())
 		return err == nil && slices.Equal(got, names)
 	})
 	if err != nil {

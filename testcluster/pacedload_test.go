@@ -23,7 +23,7 @@ var diskValue = []byte(strings.Repeat("v", 256))
 const diskKeys = 10000
 
 // diskWrite puts the seq'th value of the disk benchmarks through n.
-func diskWrite(ctx context.Context, n *raftstore.Node, seq int64) error {
+func diskWrite(ctx context.Context, n *raftstore.Replica, seq int64) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	res, err := n.Propose(ctx, &fsm.Command{Op: fsm.OpPut, Key: fmt.Sprintf("/registry/pods/default/p%05d", seq%diskKeys), Value: diskValue})
@@ -65,7 +65,7 @@ func (p pacedLoad) String() string {
 // dropped and counted, so that a slow store shows up as a lower rate
 // reached rather than as a queue hidden from the latencies.
 type pacer struct {
-	nodes    []*raftstore.Node
+	nodes    []*raftstore.Replica
 	inFlight int
 	seq      atomic.Int64 // the next write's sequence number, shared by runs
 }

@@ -59,7 +59,7 @@ func TestRaftPortRefusesStrangers(t *testing.T) {
 		t.Fatalf("plaintext RequestVote answered: %+v", resp)
 	}
 
-	res, err := c.Server((leader+1)%3).Node().Propose(ctx, &fsm.Command{Op: fsm.OpPut, Key: "/after-junk", Value: []byte("x")})
+	res, err := c.Server((leader+1)%3).Replica().Propose(ctx, &fsm.Command{Op: fsm.OpPut, Key: "/after-junk", Value: []byte("x")})
 	if err != nil || res.Err() != nil {
 		t.Fatalf("write after junk: %v %v", err, res.Err())
 	}

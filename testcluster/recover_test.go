@@ -26,7 +26,7 @@ func TestRecoverFromQuorumLoss(t *testing.T) {
 	var acked []string
 	for i := 0; i < 50; i++ {
 		key := fmt.Sprintf("/recover/k%02d", i)
-		res, err := c.Server(survivor).Node().Propose(ctx, &fsm.Command{Op: fsm.OpPut, Key: key, Value: []byte(key)})
+		res, err := c.Server(survivor).Replica().Propose(ctx, &fsm.Command{Op: fsm.OpPut, Key: key, Value: []byte(key)})
 		if err != nil || res.Err() != nil {
 			t.Fatalf("write %s: %v %v", key, err, res.Err())
 		}
@@ -35,7 +35,7 @@ func TestRecoverFromQuorumLoss(t *testing.T) {
 	// Every acknowledged write is on a majority; make sure the survivor has
 	// applied them all before the others go (a survivor that lags would
 	// lose the writes it never received, as documented).
-	if err := c.Server(survivor).Node().Linearize(ctx); err != nil {
+	if err := c.Server(survivor).Replica().Linearize(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {
@@ -45,7 +45,7 @@ func TestRecoverFromQuorumLoss(t *testing.T) {
 	}
 	// Without quorum nothing is written.
 	wctx, wcancel := context.WithTimeout(ctx, 2*time.Second)
-	if _, err := c.Server(survivor).Node().Propose(wctx, &fsm.Command{Op: fsm.OpPut, Key: "/recover/lost", Value: []byte("x")}); err == nil {
+	if _, err := c.Server(survivor).Replica().Propose(wctx, &fsm.Command{Op: fsm.OpPut, Key: "/recover/lost", Value: []byte("x")}); err == nil {
 		t.Fatal("a write succeeded without quorum")
 	}
 	wcancel()
@@ -60,7 +60,7 @@ func TestRecoverFromQuorumLoss(t *testing.T) {
 	if l, err := c.Leader(ctx); err != nil || l != survivor {
 		t.Fatalf("leader after recovery: %d %v, want %d", l, err, survivor)
 	}
-	n := c.Server(survivor).Node()
+	n := c.Server(survivor).Replica()
 	if err := n.Linearize(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestRecoverFromQuorumLoss(t *testing.T) {
 	}
 	// The new servers hold everything.
 	for _, i := range c.Running() {
-		if kv, ok, _ := c.Server(i).Node().Store().Get("/recover/after"); !ok || string(kv.Value) != "x" {
+		if kv, ok, _ := c.Server(i).Replica().Store().Get("/recover/after"); !ok || string(kv.Value) != "x" {
 			t.Fatalf("server %d lacks the write made after recovery", i)
 		}
 	}

@@ -89,7 +89,7 @@ func (w *writer) put(ctx context.Context, n int) error {
 	for attempt := 0; ; attempt++ {
 		if running := w.c.Running(); len(running) > 0 {
 			if s := w.c.Server(running[(n+attempt)%len(running)]); s != nil {
-				_, err := propose(ctx, s.Node(), cmd)
+				_, err := propose(ctx, s.Replica(), cmd)
 				if err == nil {
 					return nil
 				}

@@ -171,7 +171,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 // addCAKey registers the cluster CA's private key, read from the store.
 func addCAKey(t *testing.T, c *testcluster.Cluster, secrets *secretSet) {
 	t.Helper()
-	kv, ok, _ := c.Server(0).Node().Store().Get("/registry/skiff.io/pki/ca")
+	kv, ok, _ := c.Server(0).Replica().Store().Get("/registry/skiff.io/pki/ca")
 	var ca struct {
 		Key []byte `json:"key"`
 	}

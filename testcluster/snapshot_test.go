@@ -33,7 +33,7 @@ func writeMany(t *testing.T, ctx context.Context, c *testcluster.Cluster, prefix
 			defer wg.Done()
 			for i := w; i < n; i += workers {
 				key := fmt.Sprintf("%sfill-%04d", prefix, i)
-				if _, err := propose(ctx, c.Server(i%c.N()).Node(), &fsm.Command{Op: fsm.OpPut, Key: key, Value: []byte("b")}); err != nil {
+				if _, err := propose(ctx, c.Server(i%c.N()).Replica(), &fsm.Command{Op: fsm.OpPut, Key: key, Value: []byte("b")}); err != nil {
 					errs <- fmt.Errorf("put %s: %w", key, err)
 					return
 				}

@@ -73,7 +73,7 @@ func intruderAbsent(c *testcluster.Cluster, obs *gossip.Agent, intruder *server.
 		return fmt.Errorf("intruder is a gossip member: %v", names)
 	}
 	for _, i := range c.Running() {
-		ids, err := raftIDs(c.Server(i).Node())
+		ids, err := raftIDs(c.Server(i).Replica())
 		if err != nil {
 			return fmt.Errorf("server %d: %w", i, err)
 		}
@@ -81,7 +81,7 @@ func intruderAbsent(c *testcluster.Cluster, obs *gossip.Agent, intruder *server.
 			return fmt.Errorf("server %d: raft configuration %v", i, ids)
 		}
 	}
-	n := intruder.Node()
+	n := intruder.Replica()
 	if id, _ := n.Leader(); n.HasState() || id != "" {
 		return fmt.Errorf("intruder has raft state (%v) or follows leader %q", n.HasState(), id)
 	}

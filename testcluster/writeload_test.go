@@ -149,7 +149,7 @@ func (l *writeLoad) write(ctx context.Context, w, i int) {
 		return // stopped since
 	}
 	key := fmt.Sprintf("%sw%d-%05d", l.prefix, w, i)
-	res, err := propose(ctx, s.Node(), &fsm.Command{Op: fsm.OpCreate, Key: key, Value: []byte(l.value(key))})
+	res, err := propose(ctx, s.Replica(), &fsm.Command{Op: fsm.OpCreate, Key: key, Value: []byte(l.value(key))})
 	l.log.record(key, res, err)
 	if err == nil {
 		l.mu.Lock()

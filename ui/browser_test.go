@@ -34,13 +34,13 @@ const screenshotsEnv = "SKIFF_UI_SCREENSHOTS"
 // browser is one headless Chromium tab, recording every JavaScript error
 // the page reports.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	mu     sync.Mutex
 	errors []string
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
@@ -119,6 +119,26 @@ func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// navigate loads url, and loads it again when Chromium gave the load up
+// because the host's network changed (net::ERR_NETWORK_CHANGED): Chromium
+// drops its requests whenever an interface comes or goes, which workers'
+// pod networks and other tests on the machine do at any time.
+func (b *browser) navigate(what, url string) {
+	b.t.Helper()
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+		err := chromedp.Do(ctx, chromedp.Navigate(url))
+		cancel()
+		if err == nil {
+			return
+		}
+		if !strings.Contains(err.Error(), "ERR_NETWORK_CHANGED") || try == 3 {
+			b.t.Fatalf("%s: %v\n%s", what, err, b.where())
+		}
+		b.t.Logf("%s: %v; loading again", what, err)
+	}
+}
+
 // waitTrue polls a JavaScript expression until it is true.
 func (b *browser) waitTrue(what, expr string) {
 	b.t.Helper()
@@ -170,8 +190,8 @@ func (b *browser) screenshot(name string) {
 // signIn signs in at base with token.
 func (b *browser) signIn(base, token string) {
 	b.t.Helper()
+	b.navigate("sign-in page", base+"/ui/")
 	b.do("sign in",
-		chromedp.Navigate(base+"/ui/"),
 		chromedp.WaitVisible(chromedp.CSS("#token")),
 		chromedp.SendKeys(chromedp.CSS("#token"), token),
 		chromedp.Submit(chromedp.CSS("#token")),
@@ -263,7 +283,7 @@ func TestDashboard(t *testing.T) {
 	}
 
 	// Workloads: live lists, fields shown as text, scale.
-	b.do("workloads", chromedp.Navigate(base+"/ui/#/workloads"))
+	b.navigate("workloads", base+"/ui/#/workloads")
 	b.waitTrue("deployment listed", `[...document.querySelectorAll("a")].some(a => a.textContent === "web")`)
 	b.waitTrue("config map listed", `document.body.textContent.includes("from-yaml")`)
 	created := time.Now()
@@ -291,7 +311,7 @@ func TestDashboard(t *testing.T) {
 	}
 
 	// Kill the leader: the page keeps working and shows the new one.
-	b.do("cluster page", chromedp.Navigate(base+"/ui/#/cluster"))
+	b.navigate("cluster page", base+"/ui/#/cluster")
 	b.waitTrue("servers listed", `[...document.querySelectorAll("main section:first-of-type tbody tr")].length === 3`)
 	oldLeader := c.Config(leader).Name
 	c.KillServer(leader)
@@ -327,7 +347,7 @@ func TestDashboard(t *testing.T) {
 	// A read-only user sees no controls, and the server refuses them anyway.
 	ro := readOnlyToken(t, ctx, c, page)
 	b.signIn(base, ro)
-	b.do("workloads as read-only", chromedp.Navigate(base+"/ui/#/workloads"))
+	b.navigate("workloads as read-only", base+"/ui/#/workloads")
 	b.waitTrue("deployment listed", `[...document.querySelectorAll("a")].some(a => a.textContent === "web")`)
 	if n := b.eval(`String(document.querySelectorAll("main button").length)`); n != "0" {
 		t.Fatalf("a read-only user sees %s buttons on the workloads page", n)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/skiffhq/skiff/config"
+	"github.com/skiffhq/skiff/internal/logtail"
 	"github.com/skiffhq/skiff/internal/testcontainerd"
 	"github.com/skiffhq/skiff/testcluster"
 	"github.com/skiffhq/skiff/worker"
@@ -41,11 +43,17 @@ type env struct {
 	dataDir string
 	bridge  string
 	podCIDR string // random, so a bridge a crashed run left cannot clash
+	// gossipAddr is the worker's, kept across restarts.
+	gossipAddr string
+	// workerHook, when set, edits the worker's configuration before each
+	// start and returns the worker's node services.
+	workerHook func(*config.Worker) []worker.Service
 
-	mu     sync.Mutex
-	stop   context.CancelFunc
-	done   chan error
-	worker *worker.Worker
+	mu      sync.Mutex
+	logFile *os.File
+	stop    context.CancelFunc
+	done    chan error
+	worker  *worker.Worker
 }
 
 func newEnv(t testing.TB) *env {
@@ -59,25 +67,70 @@ func newEnv(t testing.TB) *env {
 	return e
 }
 
+// logger returns the worker's logger: debug lines to stderr with
+// SKIFF_TEST_LOG=1, else into a file whose tail the test prints when it
+// fails, so a failure in CI carries the worker's side of the story.
 func (e *env) logger() *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelDebug}
 	if os.Getenv("SKIFF_TEST_LOG") == "1" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
 	}
-	return slog.New(slog.DiscardHandler)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.logFile == nil {
+		f, err := os.CreateTemp("", "worker-log-*")
+		if err != nil {
+			return slog.New(slog.DiscardHandler)
+		}
+		e.logFile = f
+		e.t.Cleanup(func() {
+			if e.t.Failed() {
+				e.t.Logf("worker log (last lines of %s):\n%s", f.Name(), logtail.Lines(f.Name(), 150))
+			}
+			f.Close()
+			os.Remove(f.Name())
+		})
+	}
+	return slog.New(slog.NewTextHandler(e.logFile, opts))
 }
 
 // newBareEnv is newEnv without the worker.
-func newBareEnv(t testing.TB) *env {
+func newBareEnv(t testing.TB) *env { return newBareEnvWith(t, testcluster.Options{}) }
+
+// newBareEnvWith is newBareEnv on a cluster started with opts.
+func newBareEnvWith(t testing.TB, opts testcluster.Options) *env {
 	t.Helper()
 	worktest.RequireCNI(t)
 	d, client := worktest.Containerd(t, images)
-	c := testcluster.Start(t, testcluster.Options{})
+	c := testcluster.Start(t, opts)
 	admin, err := kubernetes.NewForConfig(c.RestConfig(0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &env{t: t, c: c, d: d, ctrd: client, admin: admin, dataDir: t.TempDir(), bridge: worktest.Bridge(t),
-		podCIDR: fmt.Sprintf("10.252.%d.0/24", 1+mrand.IntN(250))}
+		podCIDR: fmt.Sprintf("10.252.%d.0/24", 1+mrand.IntN(250)), gossipAddr: freeGossipAddr(t)}
+}
+
+// freeGossipAddr returns a loopback address whose port is free for both
+// TCP and UDP, so that a restarted worker comes back on the address it
+// had, as a configured one does (a new address for a name gossip still
+// holds alive is a conflict until the old one is declared dead).
+func freeGossipAddr(t testing.TB) string {
+	for range 20 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		u, err := net.ListenPacket("udp", addr)
+		l.Close()
+		if err == nil {
+			u.Close()
+			return addr
+		}
+	}
+	t.Fatal("no port free for both TCP and UDP")
+	return ""
 }
 
 // startWorker starts a worker named w1 on the env's data directory; a
@@ -89,7 +142,7 @@ func (e *env) startWorker(t testing.TB) {
 	cfg.Join = []string{e.c.Config(0).GossipAddr}
 	cfg.Token = e.c.Token()
 	cfg.ContainerdSocket = e.d.Address
-	cfg.GossipAddr = "127.0.0.1:0"
+	cfg.GossipAddr = e.gossipAddr
 	cfg.ListenAddr = "127.0.0.1:0"
 	cfg.CNIConfDir = filepath.Join(e.dataDir, "cni")
 	cfg.CNIBridge = e.bridge
@@ -102,7 +155,11 @@ func (e *env) startWorker(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := worker.New(worker.Config{Worker: cfg, Runtime: rt, Log: log})
+	var svcs []worker.Service
+	if e.workerHook != nil {
+		svcs = e.workerHook(&cfg)
+	}
+	w, err := worker.New(worker.Config{Worker: cfg, Runtime: rt, Log: log, Services: svcs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +219,29 @@ func (e *env) waitFor(t testing.TB, what string, timeout time.Duration, cond fun
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := testcluster.WaitFor(ctx, cond); err != nil {
+		e.logPods(t)
 		t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+// logPods logs the phase and container states of every pod, for a
+// failure message that says where each pod got stuck.
+func (e *env) logPods(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	l, err := e.admin.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Logf("list pods: %v", err)
+		return
+	}
+	for _, p := range l.Items {
+		var cs []string
+		for _, c := range p.Status.ContainerStatuses {
+			cs = append(cs, fmt.Sprintf("%s restarts=%d state=%+v", c.Name, c.RestartCount, c.State))
+		}
+		t.Logf("pod %s: phase=%s deleting=%v podIP=%q conditions=%d containers=%v", p.Name, p.Status.Phase,
+			p.DeletionTimestamp != nil, p.Status.PodIP, len(p.Status.Conditions), cs)
 	}
 }
 

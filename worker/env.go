@@ -56,8 +56,20 @@ func (pw *podWorker) containerConfig(ctx context.Context, pod *corev1.Pod, c *co
 func (pw *podWorker) env(ctx context.Context, pod *corev1.Pod, c *corev1.Container) ([]string, error) {
 	vals := map[string]string{}
 	var order []string
+	// The Services' variables come last and only where the container sets
+	// no variable of the name, but $(VAR) may refer to them, as in the
+	// kubelet: they are in vals from the start, not in order.
+	svcEnv, err := pw.m.serviceEnv(pod)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range svcEnv {
+		vals[e.Name] = e.Value
+	}
+	inOrder := map[string]bool{}
 	set := func(k, v string) {
-		if _, ok := vals[k]; !ok {
+		if !inOrder[k] {
+			inOrder[k] = true
 			order = append(order, k)
 		}
 		vals[k] = v
@@ -96,7 +108,7 @@ func (pw *podWorker) env(ctx context.Context, pod *corev1.Pod, c *corev1.Contain
 			set(e.Name, expand(e.Value, vals))
 			continue
 		}
-		v, skip, err := pw.envValue(ctx, pod, e.ValueFrom)
+		v, skip, err := pw.envValue(ctx, pod, c.Name, e.ValueFrom)
 		if err != nil {
 			return nil, fmt.Errorf("env %s: %w", e.Name, err)
 		}
@@ -104,17 +116,30 @@ func (pw *podWorker) env(ctx context.Context, pod *corev1.Pod, c *corev1.Contain
 			set(e.Name, v)
 		}
 	}
-	out := make([]string, 0, len(order))
+	out := make([]string, 0, len(order)+len(svcEnv))
 	for _, k := range order {
 		out = append(out, k+"="+vals[k])
+	}
+	for _, e := range svcEnv {
+		if !inOrder[e.Name] {
+			inOrder[e.Name] = true
+			out = append(out, e.Name+"="+e.Value)
+		}
 	}
 	return out, nil
 }
 
 // envValue resolves one valueFrom; skip is true for a missing optional key.
-func (pw *podWorker) envValue(ctx context.Context, pod *corev1.Pod, vf *corev1.EnvVarSource) (string, bool, error) {
+func (pw *podWorker) envValue(ctx context.Context, pod *corev1.Pod, container string, vf *corev1.EnvVarSource) (string, bool, error) {
 	api := pw.m.w.client.CoreV1()
 	switch {
+	case vf.ResourceFieldRef != nil:
+		name := vf.ResourceFieldRef.ContainerName
+		if name == "" {
+			name = container
+		}
+		v, err := pw.resourceFieldValue(pod, name, vf.ResourceFieldRef)
+		return v, false, err
 	case vf.FieldRef != nil:
 		switch vf.FieldRef.FieldPath {
 		case "metadata.name":
@@ -200,8 +225,9 @@ func expand(s string, vals map[string]string) string {
 }
 
 // mounts prepares the container's volumes under the pod directory and
-// returns them as bind mounts: emptyDir as a directory, configMap and
-// secret as files the worker writes (secrets 0400 by default).
+// returns them as bind mounts: emptyDir as a directory, hostPath as the
+// host's path, configMap, secret, downwardAPI and projected as files the
+// worker writes (secrets 0400 by default).
 func (pw *podWorker) mounts(ctx context.Context, pod *corev1.Pod, c *corev1.Container) ([]Mount, error) {
 	var out []Mount
 	for _, vm := range c.VolumeMounts {
@@ -215,7 +241,13 @@ func (pw *podWorker) mounts(ctx context.Context, pod *corev1.Pod, c *corev1.Cont
 			return nil, fmt.Errorf("volumeMount %q names no volume", vm.Name)
 		}
 		dir := filepath.Join(pw.sandbox.Dir, "volumes", vol.Name)
-		if err := pw.fillVolume(ctx, pod, vol, dir); err != nil {
+		if vol.HostPath != nil {
+			src, err := hostPathSource(vol.HostPath)
+			if err != nil {
+				return nil, fmt.Errorf("volume %q: %w", vol.Name, err)
+			}
+			dir = src
+		} else if err := pw.fillVolume(ctx, pod, vol, dir); err != nil {
 			return nil, fmt.Errorf("volume %q: %w", vol.Name, err)
 		}
 		src := dir
@@ -267,8 +299,32 @@ func (pw *podWorker) fillVolume(ctx context.Context, pod *corev1.Pod, vol *corev
 		if vol.Secret.DefaultMode != nil {
 			mode = *vol.Secret.DefaultMode
 		}
+	case vol.DownwardAPI != nil, vol.Projected != nil:
+		var modes map[string]int32
+		var err error
+		if vol.DownwardAPI != nil {
+			data, modes, err = pw.downwardFiles(pod, vol.DownwardAPI.Items)
+			if vol.DownwardAPI.DefaultMode != nil {
+				mode = *vol.DownwardAPI.DefaultMode
+			}
+		} else {
+			data, modes, err = pw.projectedFiles(ctx, pod, vol.Projected)
+			if vol.Projected.DefaultMode != nil {
+				mode = *vol.Projected.DefaultMode
+			}
+		}
+		if err != nil {
+			return err
+		}
+		for path := range data {
+			it := corev1.KeyToPath{Key: path, Path: path}
+			if m, ok := modes[path]; ok {
+				it.Mode = &m
+			}
+			items = append(items, it)
+		}
 	default:
-		return fmt.Errorf("only emptyDir, configMap and secret volumes are supported")
+		return fmt.Errorf("only emptyDir, hostPath, configMap, secret, downwardAPI and projected volumes are supported")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err

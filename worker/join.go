@@ -14,18 +14,23 @@ import (
 // startGossip starts this worker's gossip agent and joins the seeds. The
 // worker advertises itself with RoleWorker; the servers advertise their API
 // addresses, which is how the worker finds them.
-func startGossip(ctx context.Context, name, bind string, token string, seeds []string, log *slog.Logger) (*gossip.Agent, error) {
+func startGossip(ctx context.Context, name, bind string, token string, accepted []string, seeds []string, log *slog.Logger) (*gossip.Agent, error) {
+	var acceptKeys [][]byte
+	for _, t := range accepted {
+		acceptKeys = append(acceptKeys, gossip.KeyFromToken(t))
+	}
 	profile := gossip.ProfileLAN
 	if host, _, _ := net.SplitHostPort(bind); isLoopback(host) {
 		profile = gossip.ProfileLocal
 	}
 	a, err := gossip.Start(gossip.Config{
-		Name:     name,
-		BindAddr: bind,
-		Key:      gossip.KeyFromToken(token),
-		Meta:     gossip.Meta{Role: gossip.RoleWorker, Name: name},
-		Logger:   log,
-		Profile:  profile,
+		Name:       name,
+		BindAddr:   bind,
+		Key:        gossip.KeyFromToken(token),
+		AcceptKeys: acceptKeys,
+		Meta:       gossip.Meta{Role: gossip.RoleWorker, Name: name},
+		Logger:     log,
+		Profile:    profile,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gossip_addr %s: %w", bind, err)

@@ -24,7 +24,7 @@ import (
 // test stands in for the API server when it calls the worker.
 func clusterCA(t *testing.T, e *env) *pki.CA {
 	t.Helper()
-	kv, ok, _ := e.c.Server(0).Node().Store().Get("/registry/skiff.io/pki/ca")
+	kv, ok, _ := e.c.Server(0).Replica().Store().Get("/registry/skiff.io/pki/ca")
 	if !ok {
 		t.Fatal("no cluster CA in the store")
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -240,7 +241,7 @@ func (w *Worker) ensureNode(ctx context.Context) (*corev1.Node, error) {
 		for k, v := range want.Labels {
 			upd.Labels[k] = v
 		}
-		upd.Spec.Taints = want.Spec.Taints
+		upd.Spec.Taints = withTaints(n.Spec.Taints, want.Spec.Taints)
 		if !equality.Semantic.DeepEqual(upd.Labels, n.Labels) || !equality.Semantic.DeepEqual(upd.Spec.Taints, n.Spec.Taints) {
 			if n, err = nodes.Update(ctx, upd, metav1.UpdateOptions{}); err != nil {
 				return nil, fmt.Errorf("update node %s: %w", w.cfg.Name, err)
@@ -253,4 +254,19 @@ func (w *Worker) ensureNode(ctx context.Context) (*corev1.Node, error) {
 		return nil, fmt.Errorf("update node %s status: %w", w.cfg.Name, err)
 	}
 	return n, nil
+}
+
+// withTaints returns have plus each configured taint it lacks (same key
+// and effect). Taints are the worker's to add, not to take away: others
+// were put there by an operator (kubectl taint) or a controller (the node
+// lifecycle's unreachable taint), and a worker restart keeps them. A taint
+// removed from the configuration is removed from the Node by hand.
+func withTaints(have, configured []corev1.Taint) []corev1.Taint {
+	out := slices.Clone(have)
+	for _, c := range configured {
+		if !slices.ContainsFunc(out, func(h corev1.Taint) bool { return h.Key == c.Key && h.Effect == c.Effect }) {
+			out = append(out, c)
+		}
+	}
+	return out
 }

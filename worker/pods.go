@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
@@ -28,6 +29,9 @@ type podManager struct {
 
 	lister  func(uid types.UID) (*corev1.Pod, bool)
 	podCIDR string
+	// services lists a namespace's Services (for their environment
+	// variables); set by run, nil in unit tests that need none.
+	services func(ns string) ([]*corev1.Service, error)
 }
 
 func newPodManager(w *Worker) *podManager {
@@ -46,8 +50,18 @@ func (m *podManager) run(ctx context.Context) error {
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", w.cfg.Name).String()
 		}))
+	svcFactory := informers.NewSharedInformerFactory(w.client, 0)
 	podInf := podFactory.Core().V1().Pods().Informer()
 	nodeInf := nodeFactory.Core().V1().Nodes().Informer()
+	// Registered before the factory starts, which starts only what is
+	// registered by then.
+	svcInf, svcLister := svcFactory.Core().V1().Services().Informer(), svcFactory.Core().V1().Services().Lister()
+	m.services = func(ns string) ([]*corev1.Service, error) {
+		if !svcInf.HasSynced() {
+			return nil, errNotSynced
+		}
+		return svcLister.Services(ns).List(labels.Everything())
+	}
 	byUID := map[types.UID]*corev1.Pod{}
 	var byMu sync.Mutex
 	m.lister = func(uid types.UID) (*corev1.Pod, bool) {
@@ -89,12 +103,14 @@ func (m *podManager) run(ctx context.Context) error {
 	})
 	podFactory.Start(ctx.Done())
 	nodeFactory.Start(ctx.Done())
+	svcFactory.Start(ctx.Done())
 	defer func() {
 		podFactory.Shutdown()
 		nodeFactory.Shutdown()
+		svcFactory.Shutdown()
 		m.wg.Wait()
 	}()
-	if !cache.WaitForCacheSync(ctx.Done(), podInf.HasSynced, nodeInf.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), podInf.HasSynced, nodeInf.HasSynced, svcInf.HasSynced) {
 		return ctx.Err()
 	}
 	w.log.Info("watching pods bound to this node")

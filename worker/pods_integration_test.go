@@ -2,13 +2,17 @@ package worker_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	coordv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -157,6 +161,21 @@ func TestWorkerOnCluster(t *testing.T) {
 			return running(p) && !podReady(p)
 		})
 		e.waitFor(t, "ready", 30*time.Second, func() bool { return podReady(e.pod("slow")) })
+		// Each failed probe is the same event counted up, not an object
+		// of its own per failure.
+		var objects, total int32
+		e.waitFor(t, "the failed probes' events", 10*time.Second, func() bool {
+			evs, err := e.admin.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=slow,reason=Unhealthy"})
+			if err != nil {
+				return false
+			}
+			objects, total = int32(len(evs.Items)), 0
+			for _, ev := range evs.Items {
+				total += ev.Count
+			}
+			return total > objects
+		})
+		t.Logf("%d failed readiness probes recorded as %d events", total, objects)
 	})
 
 	t.Run("worker restart adopts running containers", func(t *testing.T) {
@@ -195,5 +214,75 @@ func TestWorkerOnCluster(t *testing.T) {
 		if after := p.Status.ContainerStatuses[0]; after.ContainerID != before.ContainerID || after.RestartCount != 0 {
 			t.Errorf("containerd restart restarted the container: before %s, after %s (restarts %d)", before.ContainerID, after.ContainerID, after.RestartCount)
 		}
+	})
+
+	t.Run("hostPath, downwardAPI and projected volumes, resourceFieldRef env", func(t *testing.T) {
+		// hostPath needs the privileged Pod Security level, which the
+		// namespace must grant (Skiff enforces baseline by default).
+		setEnforce := func(level string) {
+			t.Helper()
+			patch := `{"metadata":{"labels":{"pod-security.kubernetes.io/enforce":` + level + `}}}`
+			ns, err := e.admin.CoreV1().Namespaces().Patch(ctx, "default", types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Admission reads namespace labels from the server's own
+			// replica; a read at the patch's resourceVersion waits until
+			// that replica has applied it.
+			if _, err := e.admin.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{ResourceVersion: ns.ResourceVersion}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		setEnforce(`"privileged"`)
+		t.Cleanup(func() { setEnforce("null") })
+		host := t.TempDir()
+		if err := os.WriteFile(filepath.Join(host, "greeting"), []byte("from the host"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.admin.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: "settings"}, Data: map[string]string{"mode": "fast"},
+		}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		e.createPod(t, "vols", func(p *corev1.Pod) {
+			p.Labels = map[string]string{"app": "vols"}
+			c := &p.Spec.Containers[0]
+			c.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")}
+			c.Env = append(c.Env, corev1.EnvVar{Name: "MEM_MI", ValueFrom: &corev1.EnvVarSource{
+				ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory", Divisor: resource.MustParse("1Mi")}}})
+			p.Spec.Volumes = []corev1.Volume{
+				{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: host}}},
+				{Name: "info", VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{Items: []corev1.DownwardAPIVolumeFile{
+					{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}}}}}},
+				{Name: "all", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+					{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "settings"}}},
+					{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{
+						{Path: "ns", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}}}},
+				}}}},
+			}
+			c.VolumeMounts = []corev1.VolumeMount{{Name: "host", MountPath: "/host"}, {Name: "info", MountPath: "/info"}, {Name: "all", MountPath: "/all"}}
+		}, corev1.EnvVar{Name: "PORT", Value: "8080"})
+		var p *corev1.Pod
+		e.waitFor(t, "pod vols Running", 60*time.Second, func() bool {
+			p = e.pod("vols")
+			return running(p)
+		})
+		base := "http://" + p.Status.PodIP + ":8080"
+		e.waitFor(t, "HTTP answer", 10*time.Second, func() bool {
+			code, _, err := get(base + "/")
+			return err == nil && code == 200
+		})
+		for path, want := range map[string]string{
+			"/file?path=/host/greeting": "from the host",
+			"/file?path=/info/labels":   `app="vols"`,
+			"/file?path=/all/mode":      "fast",
+			"/file?path=/all/ns":        "default",
+			"/env/MEM_MI":               "64",
+		} {
+			if _, body, err := get(base + path); err != nil || body != want {
+				t.Errorf("%s = %q (%v), want %q", path, body, err, want)
+			}
+		}
+		deletePod(t, e, "vols")
 	})
 }

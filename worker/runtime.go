@@ -102,6 +102,17 @@ type RegistryAuth struct {
 type SandboxConfig struct {
 	PodUID, PodName, Namespace string
 	HostPorts                  []HostPort
+	// Hostname is the containers' host name (spec.hostname or the pod's
+	// name, at most 63 characters; the FQDN with setHostnameAsFQDN); ""
+	// means PodName.
+	Hostname string
+	// FQDN is <hostname>.<subdomain>.<ns>.svc.<domain> when the pod has a
+	// spec.subdomain, else "". The pod's /etc/hosts maps its IP to it
+	// beside Hostname.
+	FQDN string
+	// ResolvConf is the content of the pod's /etc/resolv.conf; "" gives
+	// the containers the node's own file.
+	ResolvConf string
 }
 
 // HostPort maps a port of the node to a port of the pod.
@@ -116,6 +127,9 @@ type Sandbox struct {
 	PodUID, PodName, Namespace string
 	NetNS                      string // path of the network namespace
 	IP                         string
+	// Hostname is the containers' host name; "" means PodName (sandboxes
+	// made before it was recorded).
+	Hostname string `json:",omitempty"`
 	// Dir is the pod's directory for volumes and logs.
 	Dir string
 }

@@ -57,7 +57,12 @@ func (pw *podWorker) sync(ctx context.Context, pod *corev1.Pod) (next time.Durat
 		return next, false, nil
 	}
 	if pw.sandbox == nil {
-		sb, err := w.rt.RunSandbox(ctx, sandboxConfig(pod))
+		cfg := sandboxConfig(pod)
+		err := w.sandboxDNS(pod, &cfg)
+		var sb Sandbox
+		if err == nil {
+			sb, err = w.rt.RunSandbox(ctx, cfg)
+		}
 		if err != nil {
 			for _, c := range pod.Spec.Containers {
 				pw.waiting[c.Name] = waitReason{"ContainerCreating", err.Error()}

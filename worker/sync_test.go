@@ -23,7 +23,6 @@ func newTestPodWorker(t *testing.T, pod *corev1.Pod) (*podWorker, *fakeRuntime, 
 	cfg := config.DefaultWorker()
 	cfg.Name = "w1"
 	w := &Worker{cfg: cfg, rt: rt, log: slog.New(slog.DiscardHandler), client: client, node: nodeSpec{address: "192.0.2.1"}}
-	t.Cleanup(w.events.Wait)
 	m := newPodManager(w)
 	pw := newPodWorker(m, pod)
 	pw.update(pod)

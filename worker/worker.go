@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/record"
 
 	"github.com/skiffhq/skiff/config"
 	"github.com/skiffhq/skiff/gossip"
@@ -54,7 +55,9 @@ type Worker struct {
 	rt   Runtime
 	svcs []Service
 	log  *slog.Logger
-	node nodeSpec
+	// gossipLog is for the gossip agent, which names its own component.
+	gossipLog *slog.Logger
+	node      nodeSpec
 
 	// Set by Run before anything else uses them.
 	gossip  *gossip.Agent
@@ -64,8 +67,11 @@ type Worker struct {
 	pods    *podManager
 
 	probeHTTP *http.Client
-	// events counts event writes in flight; Run waits for them.
-	events sync.WaitGroup
+	// stats samples usage for /stats/summary; boot is the node's boot time.
+	stats *statsCollector
+	boot  time.Time
+	// recorder records pod events; set by Run before pods are synced.
+	recorder record.EventRecorder
 
 	healthMu  sync.Mutex
 	healthErr error // last runtime health check
@@ -96,14 +102,17 @@ func New(cfg Config) (*Worker, error) {
 	_, portStr, _ := net.SplitHostPort(cfg.Worker.ListenAddr)
 	port, _ := strconv.Atoi(portStr)
 	return &Worker{
-		cfg:  cfg.Worker,
-		rt:   cfg.Runtime,
-		svcs: cfg.Services,
-		log:  log.With("component", "worker", "node", cfg.Worker.Name),
-		node: nodeSpec{cfg: cfg.Worker, machine: m, hostname: host, port: int32(port)},
+		cfg:       cfg.Worker,
+		rt:        cfg.Runtime,
+		svcs:      cfg.Services,
+		log:       log.With("component", "worker", "node", cfg.Worker.Name),
+		gossipLog: log.With("node", cfg.Worker.Name),
+		node:      nodeSpec{cfg: cfg.Worker, machine: m, hostname: host, port: int32(port)},
 
 		healthChanged: make(chan struct{}, 1),
 		probeHTTP:     newProbeClient(),
+		stats:         newStatsCollector(cfg.Runtime),
+		boot:          bootTime(),
 	}, nil
 }
 
@@ -117,15 +126,17 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := os.MkdirAll(w.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
-	a, err := startGossip(ctx, w.cfg.Name, w.cfg.GossipAddr, w.cfg.Token, w.cfg.Join, w.log)
+	a, err := startGossip(ctx, w.cfg.Name, w.cfg.GossipAddr, w.cfg.Token, w.cfg.AcceptedTokens, w.cfg.Join, w.gossipLog)
 	if err != nil {
 		return err
 	}
 	w.gossip = a
-	defer func() {
-		a.Leave(time.Second)
-		a.Shutdown()
-	}()
+	// A stopping worker does not leave gossip (as Nomad clients do not by
+	// default): to the cluster a stop looks like a failure, detected only
+	// after memberlist's suspicion timeout (about 5 s), so a restart or
+	// an upgrade that is back within it keeps its pods where they are. A
+	// worker that is going away for good is drained and its Node deleted.
+	defer a.Shutdown()
 	cred, err := w.credentials(ctx)
 	if err != nil {
 		return err
@@ -142,8 +153,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		return err
 	}
 
+	rec, stopEvents := w.startEvents(context.WithoutCancel(ctx))
+	w.recorder = rec
 	var wg sync.WaitGroup
-	defer w.events.Wait()
+	defer stopEvents()
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -296,8 +309,8 @@ func (w *Worker) runtimeHealthy() error {
 
 // nodeStatusLoop re-computes the node status every status_interval, and
 // at once when the runtime's health flips, and writes it only when it
-// changed (a condition flipped, the runtime version changed). Liveness is
-// the Lease's job, not the status's.
+// differs from the stored Node (a condition flipped, the runtime version
+// changed). Liveness is the Lease's job, not the status's.
 func (w *Worker) nodeStatusLoop(ctx context.Context, n *corev1.Node) {
 	t := time.NewTicker(w.cfg.StatusInterval)
 	defer t.Stop()
@@ -308,30 +321,42 @@ func (w *Worker) nodeStatusLoop(ctx context.Context, n *corev1.Node) {
 		case <-t.C:
 		case <-w.healthChanged:
 		}
-		err := w.runtimeHealthy()
-		version := ""
-		if err == nil {
-			version = n.Status.NodeInfo.ContainerRuntimeVersion
-			if v, verr := w.runtimeVersion(ctx); verr == nil {
-				version = v
-			}
-		}
-		st := mergeStatus(n.Status, w.node.status(version, err, metav1.Now()))
-		if equality.Semantic.DeepEqual(st, n.Status) {
-			continue
-		}
-		upd := n.DeepCopy()
-		upd.Status = st
-		out, uerr := w.client.CoreV1().Nodes().UpdateStatus(ctx, upd, metav1.UpdateOptions{})
-		if uerr != nil {
-			w.log.Warn("node status update failed", "err", uerr)
-			if fresh, gerr := w.client.CoreV1().Nodes().Get(ctx, w.cfg.Name, metav1.GetOptions{}); gerr == nil {
-				n = fresh
-			}
-			continue
-		}
-		n = out
+		n = w.syncNodeStatus(ctx, n)
 	}
+}
+
+// syncNodeStatus writes the worker's view of the node status when it
+// differs from the Node as stored, and returns the Node it last saw. It
+// compares with a fresh read, not with what it wrote last: the node
+// lifecycle controller sets the conditions to Unknown while the worker is
+// gone, possibly just after a restarted worker's first write, and only
+// the worker puts them back (as kubelet reads the Node before each status
+// update). A failed read falls back to last.
+func (w *Worker) syncNodeStatus(ctx context.Context, last *corev1.Node) *corev1.Node {
+	n := last
+	if fresh, err := w.client.CoreV1().Nodes().Get(ctx, w.cfg.Name, metav1.GetOptions{}); err == nil {
+		n = fresh
+	}
+	err := w.runtimeHealthy()
+	version := ""
+	if err == nil {
+		version = n.Status.NodeInfo.ContainerRuntimeVersion
+		if v, verr := w.runtimeVersion(ctx); verr == nil {
+			version = v
+		}
+	}
+	st := mergeStatus(n.Status, w.node.status(version, err, metav1.Now()))
+	if equality.Semantic.DeepEqual(st, n.Status) {
+		return n
+	}
+	upd := n.DeepCopy()
+	upd.Status = st
+	out, uerr := w.client.CoreV1().Nodes().UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+	if uerr != nil {
+		w.log.Warn("node status update failed", "err", uerr)
+		return n
+	}
+	return out
 }
 
 // retry calls f until it succeeds or ctx ends, with a back-off from 200ms

@@ -69,7 +69,7 @@ func (e *ForbiddenError) Is(target error) bool { return target == ErrForbidden }
 //     and list or watch them narrowed to one name; create, update and
 //     patch its own Node and its nodes/status; get, create, update and
 //     patch its Lease in kube-node-lease; update and patch the status of
-//     pods bound to it, and delete them; and create events.
+//     pods bound to it, and delete them; and create, update and patch events.
 //   - RoleController (the leader's scheduler and controllers) may do
 //     everything in the API but the subresources that reach into
 //     containers or through proxies.
@@ -123,7 +123,7 @@ var nodeReadable = map[string][]string{
 //     kube-node-lease;
 //   - update and patch the status of pods bound to it, and delete them (to
 //     confirm a graceful deletion);
-//   - create events.
+//   - create, update and patch events.
 //
 // It returns false and, when the request was refused because it concerns
 // another node's object, a reason.
@@ -169,7 +169,9 @@ func authorizeNode(node string, a Attributes) (bool, string) {
 		}
 
 	case (a.Group == groupCore || a.Group == groupEvents) && a.Resource == "events" && a.Subresource == "":
-		if a.Verb == "create" {
+		// Update and patch too, as kubelets may: client-go's recorder
+		// counts a repeated event up rather than creating it again.
+		if a.Verb == "create" || a.Verb == "update" || a.Verb == "patch" {
 			return true, ""
 		}
 	}

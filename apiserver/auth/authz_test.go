@@ -52,6 +52,9 @@ func TestAuthorize(t *testing.T) {
 		{"read-only gets pod logs", readOnly, attrs("get", "", "pods", "log", "default", "web-1"), true},
 		{"read-only gets deployment scale", readOnly, attrs("get", "apps", "deployments", "scale", "default", "web"), true},
 		{"read-only gets configmaps", readOnly, attrs("get", "", "configmaps", "", "default", "cfg"), true},
+		{"read-only lists pod metrics", readOnly, attrs("list", "metrics.k8s.io", "pods", "", "default", ""), true},
+		{"read-only proxies to a node", readOnly, attrs("get", "", "nodes", "proxy", "", "w1"), false},
+		{"read-only imports through a node", readOnly, attrs("create", "", "nodes", "proxy", "", "w1"), false},
 		{"read-only gets a secret", readOnly, attrs("get", "", "secrets", "", "default", "s"), false},
 		{"read-only lists secrets", readOnly, attrs("list", "", "secrets", "", "", ""), false},
 		{"read-only watches secrets", readOnly, attrs("watch", "", "secrets", "", "default", ""), false},
@@ -126,6 +129,7 @@ func TestAuthorize(t *testing.T) {
 		// Node: events.
 		{"node creates an event", node1, attrs("create", "", "events", "", "default", ""), true},
 		{"node creates an events.k8s.io event", node1, attrs("create", "events.k8s.io", "events", "", "default", ""), true},
+		{"node patches an event (a repeat counted up)", node1, attrs("patch", "", "events", "", "default", "e"), true},
 		{"node deletes an event", node1, attrs("delete", "", "events", "", "default", "e"), false},
 		{"node lists events", node1, attrs("list", "", "events", "", "default", ""), false},
 

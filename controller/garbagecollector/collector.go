@@ -34,16 +34,22 @@ type Config struct {
 	// PodGCInterval is how often finished pods are counted (default 20 s,
 	// as Kubernetes).
 	PodGCInterval time.Duration
+	// OrphanQuarantine is how long a pod must have been bound to a node
+	// that does not exist before it is deleted (default 40 s, as
+	// Kubernetes' pod GC): a node deleted for good leaves no pods behind,
+	// one being registered is given time.
+	OrphanQuarantine time.Duration
 }
 
 // Collector is the garbage collector.
 type Collector struct {
-	cfg       Config
-	log       *slog.Logger
-	kinds     []*kind
-	podLister corelisters.PodLister
-	queue     reconcile.Queue
-	handlers  reconcile.Handlers
+	cfg        Config
+	log        *slog.Logger
+	kinds      []*kind
+	podLister  corelisters.PodLister
+	nodeLister corelisters.NodeLister
+	queue      reconcile.Queue
+	handlers   reconcile.Handlers
 }
 
 // New requests the informers of every kind in Kinds, indexes them by
@@ -58,15 +64,19 @@ func New(cfg Config) *Collector {
 	if cfg.PodGCInterval <= 0 {
 		cfg.PodGCInterval = 20 * time.Second
 	}
+	if cfg.OrphanQuarantine <= 0 {
+		cfg.OrphanQuarantine = 40 * time.Second
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	c := &Collector{
-		cfg:       cfg,
-		log:       cfg.Log.With("component", "garbage-collector"),
-		kinds:     kindTable(cfg.Informers, cfg.Client),
-		podLister: cfg.Informers.Core().V1().Pods().Lister(),
-		queue:     reconcile.NewQueue("garbagecollector"),
+		cfg:        cfg,
+		log:        cfg.Log.With("component", "garbage-collector"),
+		kinds:      kindTable(cfg.Informers, cfg.Client),
+		podLister:  cfg.Informers.Core().V1().Pods().Lister(),
+		nodeLister: cfg.Informers.Core().V1().Nodes().Lister(),
+		queue:      reconcile.NewQueue("garbagecollector"),
 	}
 	for i, k := range c.kinds {
 		// A collector built again over running informers (the leader's

@@ -44,6 +44,7 @@ func kindTable(f informers.SharedInformerFactory, client kubernetes.Interface) [
 	core := func() rest.Interface { return client.CoreV1().RESTClient() }
 	apps := func() rest.Interface { return client.AppsV1().RESTClient() }
 	disc := func() rest.Interface { return client.DiscoveryV1().RESTClient() }
+	coord := func() rest.Interface { return client.CoordinationV1().RESTClient() }
 	entries := []entry{
 		{"apps", "v1", "Deployment", "deployments", true, func() cache.SharedIndexInformer { return f.Apps().V1().Deployments().Informer() }, apps},
 		{"apps", "v1", "ReplicaSet", "replicasets", true, func() cache.SharedIndexInformer { return f.Apps().V1().ReplicaSets().Informer() }, apps},
@@ -52,6 +53,10 @@ func kindTable(f informers.SharedInformerFactory, client kubernetes.Interface) [
 		{"", "v1", "ConfigMap", "configmaps", true, func() cache.SharedIndexInformer { return f.Core().V1().ConfigMaps().Informer() }, core},
 		{"", "v1", "Secret", "secrets", true, func() cache.SharedIndexInformer { return f.Core().V1().Secrets().Informer() }, core},
 		{"discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true, func() cache.SharedIndexInformer { return f.Discovery().V1().EndpointSlices().Informer() }, disc},
+		// A worker's Lease is owned by its Node, so deleting the Node
+		// removes the Lease too.
+		{"", "v1", "Node", "nodes", false, func() cache.SharedIndexInformer { return f.Core().V1().Nodes().Informer() }, core},
+		{"coordination.k8s.io", "v1", "Lease", "leases", true, func() cache.SharedIndexInformer { return f.Coordination().V1().Leases().Informer() }, coord},
 	}
 	out := make([]*kind, len(entries))
 	for i, e := range entries {

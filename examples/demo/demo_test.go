@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -15,17 +16,23 @@ import (
 )
 
 func TestDemoAnswers(t *testing.T) {
-	srv := httptest.NewServer(newMux("demo-abc", "v7"))
+	var draining atomic.Bool
+	srv := httptest.NewServer(newMux("demo-abc", "v7", &draining))
 	defer srv.Close()
 	for _, tc := range []struct {
+		drain      bool
 		path, want string
 		code       int
 	}{
-		{"/", "version <b>v7</b>", 200},
-		{"/healthz", "ok\n", 200},
-		{"/version", "v7 demo-abc\n", 200},
-		{"/nope", "404", 404},
+		{false, "/", "version <b>v7</b>", 200},
+		{false, "/healthz", "ok\n", 200},
+		{false, "/version", "v7 demo-abc\n", 200},
+		{false, "/nope", "404", 404},
+		// Draining (after SIGTERM): not ready, but still serving.
+		{true, "/healthz", "draining", 503},
+		{true, "/version", "v7 demo-abc\n", 200},
 	} {
+		draining.Store(tc.drain)
 		resp, err := http.Get(srv.URL + tc.path)
 		if err != nil {
 			t.Fatal(err)

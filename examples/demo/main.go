@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -35,14 +36,31 @@ func main() {
 		version = "dev"
 	}
 	host, _ := os.Hostname()
+	drain := 3 * time.Second
+	if v := os.Getenv("DRAIN_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			log.Fatalf("demo: DRAIN_DELAY %q: want a duration such as 3s", v)
+		}
+		drain = d
+	}
 
-	srv := &http.Server{Addr: ":" + port, Handler: newMux(host, version), ReadHeaderTimeout: 10 * time.Second}
+	var draining atomic.Bool
+	srv := &http.Server{Addr: ":" + port, Handler: newMux(host, version, &draining), ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	go func() {
 		<-ctx.Done()
-		// Finish requests in flight; the pod's grace period bounds this.
+		// SIGTERM comes as the pod starts terminating, while the
+		// Service's proxies on every node may still send new
+		// connections here until they see the endpoint go. Keep
+		// serving (failing /healthz) for DRAIN_DELAY so that no request
+		// is refused during a rolling update, then finish the requests
+		// in flight; the pod's grace period (30 s) bounds both.
+		draining.Store(true)
+		log.Printf("demo: draining for %s", drain)
+		<-time.After(drain)
 		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
@@ -53,16 +71,23 @@ func main() {
 	}
 }
 
-// newMux serves the page, /healthz (the readiness probe's target) and
-// /version ("VERSION HOSTNAME", for scripts watching a rolling update).
-func newMux(host, version string) *http.ServeMux {
+// newMux serves the page, /healthz (the readiness probe's target: 503
+// once draining is set) and /version ("VERSION HOSTNAME", for scripts
+// watching a rolling update).
+func newMux(host, version string, draining *atomic.Bool) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		if err := page.Execute(w, struct{ Host, Version string }{host, version}); err != nil {
 			log.Printf("demo: render: %v", err)
 		}
 	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if draining.Load() {
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
 	mux.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "%s %s\n", version, host)
 	})

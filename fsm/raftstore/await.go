@@ -21,7 +21,7 @@ const shutdownPoll = 50 * time.Millisecond
 // applies, the verify channel 64 checks), and such futures never learn of
 // the shutdown (hashicorp/raft#498). The goroutine left waiting on such a
 // future stays blocked, at most one per queued entry of a shutdown.
-func (n *Node) await(ctx context.Context, f raft.Future) (closed bool, err error) {
+func (n *Replica) await(ctx context.Context, f raft.Future) (closed bool, err error) {
 	errc := make(chan error, 1)
 	go func() { errc <- f.Error() }()
 	t := time.NewTicker(shutdownPoll)

@@ -14,7 +14,7 @@ func (f stuckFuture) Error() error { return <-f.answer }
 
 func TestAwait(t *testing.T) {
 	t.Run("answered", func(t *testing.T) {
-		n := &Node{done: make(chan struct{})}
+		n := &Replica{done: make(chan struct{})}
 		f := stuckFuture{make(chan error, 1)}
 		want := errors.New("lost leadership")
 		f.answer <- want
@@ -23,14 +23,14 @@ func TestAwait(t *testing.T) {
 		}
 	})
 	t.Run("node closed", func(t *testing.T) {
-		n := &Node{done: make(chan struct{})}
+		n := &Replica{done: make(chan struct{})}
 		close(n.done)
 		if closed, err := n.await(context.Background(), stuckFuture{make(chan error)}); !closed || !errors.Is(err, ErrClosed) {
 			t.Fatalf("await = %v, %v; want true, ErrClosed", closed, err)
 		}
 	})
 	t.Run("caller gave up", func(t *testing.T) {
-		n := &Node{done: make(chan struct{})}
+		n := &Replica{done: make(chan struct{})}
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		if closed, err := n.await(ctx, stuckFuture{make(chan error)}); closed || !errors.Is(err, context.Canceled) {

@@ -38,7 +38,7 @@ func (u DiskUsage) Entries() uint64 {
 
 // DiskUsage reports the sizes of the replica's Raft log and snapshots. It
 // may be called at any time while the node is open.
-func (n *Node) DiskUsage() (DiskUsage, error) {
+func (n *Replica) DiskUsage() (DiskUsage, error) {
 	var u DiskUsage
 	fi, err := os.Stat(filepath.Join(n.cfg.DataDir, logFile))
 	if err != nil {
@@ -67,7 +67,7 @@ func (n *Node) DiskUsage() (DiskUsage, error) {
 // raft.trailing_logs entries, as Raft does by itself every
 // raft.snapshot_threshold entries. It fails with raft.ErrNothingNewToSnapshot
 // if nothing was applied since the last snapshot.
-func (n *Node) Snapshot() error {
+func (n *Replica) Snapshot() error {
 	if err := n.raft.Snapshot().Error(); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}

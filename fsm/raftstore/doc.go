@@ -3,9 +3,9 @@
 // store, bootstrap and membership changes, Propose with transparent
 // forwarding to the leader, and linearizable reads.
 //
-// A [Node] is one replica. Writes go through [Node.Propose] on any node:
+// A [Replica] is one replica. Writes go through [Replica.Propose] on any node:
 // the leader applies them, a follower hands them to its [Forwarder], which
 // carries them to the leader. Reads come from the local [fsm.Store]; call
-// [Node.Linearize] first for a read that reflects every write acknowledged
+// [Replica.Linearize] first for a read that reflects every write acknowledged
 // before it began.
 package raftstore

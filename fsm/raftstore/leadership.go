@@ -15,10 +15,10 @@ type Leadership struct {
 // Leaderships delivers each leadership this node gains, once it is ready.
 // The channel keeps only the newest: a consumer that falls behind sees the
 // latest leadership, and one whose Lost is already closed has ended.
-func (n *Node) Leaderships() <-chan Leadership { return n.leaderships }
+func (n *Replica) Leaderships() <-chan Leadership { return n.leaderships }
 
 // startLeadershipLocked publishes a new leadership in term. n.mu is held.
-func (n *Node) startLeadershipLocked(term uint64) {
+func (n *Replica) startLeadershipLocked(term uint64) {
 	n.endLeadershipLocked()
 	lost := make(chan struct{})
 	n.lost = lost
@@ -40,7 +40,7 @@ func (n *Node) startLeadershipLocked(term uint64) {
 
 // endLeadershipLocked closes the current leadership's Lost, if any. n.mu
 // is held.
-func (n *Node) endLeadershipLocked() {
+func (n *Replica) endLeadershipLocked() {
 	if n.lost != nil {
 		close(n.lost)
 		n.lost = nil

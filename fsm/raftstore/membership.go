@@ -24,7 +24,7 @@ const membershipTimeout = 10 * time.Second
 // Bootstrap starts a new cluster whose voters are servers. Every server of
 // a new cluster may call it with the same list; a node that already has
 // state ignores it.
-func (n *Node) Bootstrap(servers []Server) error {
+func (n *Replica) Bootstrap(servers []Server) error {
 	var cfg raft.Configuration
 	for _, s := range servers {
 		cfg.Servers = append(cfg.Servers, raft.Server{ID: s.ID, Address: s.Address, Suffrage: raft.Voter})
@@ -40,7 +40,7 @@ func (n *Node) Bootstrap(servers []Server) error {
 }
 
 // Servers returns the latest Raft configuration.
-func (n *Node) Servers() ([]Server, error) {
+func (n *Replica) Servers() ([]Server, error) {
 	f := n.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
 		return nil, err
@@ -53,7 +53,7 @@ func (n *Node) Servers() ([]Server, error) {
 }
 
 // AddVoter adds (or re-addresses) a voting server. Leader only.
-func (n *Node) AddVoter(id raft.ServerID, addr raft.ServerAddress) error {
+func (n *Replica) AddVoter(id raft.ServerID, addr raft.ServerAddress) error {
 	if err := n.raft.AddVoter(id, addr, 0, membershipTimeout).Error(); err != nil {
 		return leaderErr("add voter "+string(id), err)
 	}
@@ -62,7 +62,7 @@ func (n *Node) AddVoter(id raft.ServerID, addr raft.ServerAddress) error {
 
 // RemoveServer removes a server from the configuration. Leader only; the
 // leader may remove itself, after which it steps down.
-func (n *Node) RemoveServer(id raft.ServerID) error {
+func (n *Replica) RemoveServer(id raft.ServerID) error {
 	servers, err := n.Servers()
 	if err != nil {
 		return err
@@ -82,7 +82,7 @@ func (n *Node) RemoveServer(id raft.ServerID) error {
 
 // TransferLeadership hands leadership to the server with id, or to the most
 // up-to-date follower when id is empty. Leader only.
-func (n *Node) TransferLeadership(id raft.ServerID) error {
+func (n *Replica) TransferLeadership(id raft.ServerID) error {
 	var f raft.Future
 	if id == "" {
 		f = n.raft.LeadershipTransfer()

@@ -15,7 +15,7 @@ import (
 // returns the command's Result (whose Err reports a failed condition) once
 // the command is committed and applied on the leader. An error means the
 // command was not applied, except when it wraps ErrUnknownOutcome.
-func (n *Node) Propose(ctx context.Context, cmd *fsm.Command) (fsm.Result, error) {
+func (n *Replica) Propose(ctx context.Context, cmd *fsm.Command) (fsm.Result, error) {
 	data, err := fsm.Encode(cmd)
 	if err != nil {
 		return fsm.Result{}, err
@@ -24,7 +24,7 @@ func (n *Node) Propose(ctx context.Context, cmd *fsm.Command) (fsm.Result, error
 }
 
 // ProposeEncoded is Propose for an already encoded command.
-func (n *Node) ProposeEncoded(ctx context.Context, data []byte) (fsm.Result, error) {
+func (n *Replica) ProposeEncoded(ctx context.Context, data []byte) (fsm.Result, error) {
 	var res fsm.Result
 	err := n.onLeader(ctx, func(ctx context.Context) error {
 		var err error
@@ -42,7 +42,7 @@ func (n *Node) ProposeEncoded(ctx context.Context, data []byte) (fsm.Result, err
 // leader (ErrNotLeader otherwise). It refuses commands that fail to decode
 // or exceed fsm.MaxCommandSize before they reach the log, so no replica is
 // ever asked to apply an entry it cannot decode.
-func (n *Node) ApplyLocal(ctx context.Context, data []byte) (fsm.Result, error) {
+func (n *Replica) ApplyLocal(ctx context.Context, data []byte) (fsm.Result, error) {
 	if len(data) > fsm.MaxCommandSize {
 		return fsm.Result{}, fmt.Errorf("%w: %d bytes, limit %d", fsm.ErrTooLarge, len(data), fsm.MaxCommandSize)
 	}

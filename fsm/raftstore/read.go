@@ -13,7 +13,7 @@ import (
 // node becomes leader it commits a barrier, after which its state machine
 // holds every entry committed in earlier terms; only then does it serve
 // read indexes.
-func (n *Node) watchLeadership() {
+func (n *Replica) watchLeadership() {
 	defer n.wg.Done()
 	for {
 		select {
@@ -58,7 +58,7 @@ func (n *Node) watchLeadership() {
 // reflect every write acknowledged before the call. It confirms leadership
 // with a quorum after taking the revision, so a deposed leader returns
 // ErrNotLeader rather than a stale index.
-func (n *Node) LeaderReadIndex(ctx context.Context) (uint64, error) {
+func (n *Replica) LeaderReadIndex(ctx context.Context) (uint64, error) {
 	for {
 		if n.raft.State() != raft.Leader {
 			return 0, ErrNotLeader
@@ -97,7 +97,7 @@ func (n *Node) LeaderReadIndex(ctx context.Context) (uint64, error) {
 
 // ReadIndex returns the revision a linearizable read must wait for,
 // asking the leader when this node is a follower.
-func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
+func (n *Replica) ReadIndex(ctx context.Context) (uint64, error) {
 	var idx uint64
 	err := n.onLeader(ctx, func(ctx context.Context) error {
 		var err error
@@ -115,7 +115,7 @@ func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
 // before the call; a read of the local store after it returns is
 // linearizable. A partitioned node cannot reach a leader and fails when ctx
 // ends.
-func (n *Node) Linearize(ctx context.Context) error {
+func (n *Replica) Linearize(ctx context.Context) error {
 	idx, err := n.ReadIndex(ctx)
 	if err != nil {
 		return err
@@ -126,7 +126,7 @@ func (n *Node) Linearize(ctx context.Context) error {
 // onLeader runs local when this node is the leader and remote with the
 // leader's ID otherwise, retrying with a short backoff while there is no
 // leader or the call lands on a server that just lost leadership.
-func (n *Node) onLeader(ctx context.Context, local func(context.Context) error, remote func(context.Context, raft.ServerID) error) error {
+func (n *Replica) onLeader(ctx context.Context, local func(context.Context) error, remote func(context.Context, raft.ServerID) error) error {
 	backoff := 2 * time.Millisecond
 	for {
 		var err error

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/containerd/containerd"
+
+	"github.com/skiffhq/skiff/internal/childproc"
 )
 
 // StartTimeout bounds how long Start and Restart wait for the daemon to
@@ -48,7 +50,7 @@ type Daemon struct {
 	netns   string
 
 	cmd    *exec.Cmd
-	exited chan struct{} // closed when cmd has been waited for
+	exited <-chan struct{} // closed when cmd has been waited for
 	client *containerd.Client
 }
 
@@ -153,17 +155,15 @@ func (d *Daemon) start() error {
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	// Pdeathsig: if this process dies, the daemon goes with it rather
-	// than holding its sockets and mounts.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// If this process dies, the daemon goes with it rather than holding
+	// its sockets and mounts; but only then (see package childproc: a
+	// plain Pdeathsig killed the daemon whenever the worker made a pod
+	// network namespace on the thread that had forked it).
+	exited, err := childproc.StartDying(cmd)
+	if err != nil {
 		return fmt.Errorf("start containerd: %w", err)
 	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait() // the exit status is read from cmd.ProcessState
-		close(exited)
-	}()
 	d.cmd, d.exited = cmd, exited
 	c, err := waitReady(d.Address, exited)
 	if err != nil {

@@ -230,6 +230,23 @@ func rules() []rule {
 			}
 			return bad
 		}},
+		{"the docs generator reads only config", func(g graph) []string {
+			// internal/gendocs renders config's key tables; importing the
+			// server or worker would let the reference describe code other
+			// than the loader, and make `make docs` build the world.
+			var bad []string
+			for _, p := range g.ownPackages() {
+				if !under(p.ImportPath, module+"/internal/gendocs") {
+					continue
+				}
+				for _, imp := range slices.Concat(p.Imports, p.TestImports) {
+					if !g.standard(imp) && !under(imp, module+"/config") {
+						bad = append(bad, fmt.Sprintf("%s imports %s", p.ImportPath, imp))
+					}
+				}
+			}
+			return bad
+		}},
 		{"api imports only the standard library and apimachinery", func(g graph) []string {
 			var bad []string
 			for _, p := range g.ownPackages() {

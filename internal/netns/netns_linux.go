@@ -64,6 +64,17 @@ func New() (*NS, error) {
 	return ns, nil
 }
 
+// Open holds the existing namespace at path (a /run/netns/NAME file, or
+// /proc/PID/ns/net) open, so Do can run code inside it. Close releases
+// the handle, not the namespace.
+func Open(path string) (*NS, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open network namespace: %w", err)
+	}
+	return &NS{f: f}, nil
+}
+
 // Fd is the namespace's file descriptor, valid until Close.
 func (n *NS) Fd() int { return int(n.f.Fd()) }
 

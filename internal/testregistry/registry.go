@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/skiffhq/skiff/internal/childproc"
 )
 
 // Binary is the registry program Debian's docker-registry package installs.
@@ -38,7 +40,7 @@ type Registry struct {
 	dir     string
 	logPath string
 	cmd     *exec.Cmd
-	exited  chan struct{}
+	exited  <-chan struct{}
 	http    *http.Client
 }
 
@@ -120,15 +122,10 @@ func (r *Registry) start() error {
 	defer logf.Close()
 	cmd := exec.Command(Binary, "serve", cfg)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	exited, err := childproc.StartDying(cmd)
+	if err != nil {
 		return fmt.Errorf("start %s: %w", Binary, err)
 	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait() // the status is in cmd.ProcessState
-		close(exited)
-	}()
 	r.cmd, r.exited = cmd, exited
 	if err := r.waitReady(); err != nil {
 		r.stop()

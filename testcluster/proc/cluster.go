@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/skiffhq/skiff/apiserver/auth"
+	"github.com/skiffhq/skiff/internal/logtail"
 	"github.com/skiffhq/skiff/internal/netsim"
 )
 
@@ -48,6 +48,14 @@ type Options struct {
 	Env []string
 	// Log receives the switch's own messages; nil discards them.
 	Log *slog.Logger
+	// Workers is the number of `skiff worker` processes (0: none), each
+	// in its own network namespace on the servers' switch with its own
+	// containerd. They need containerd, runc and the CNI plugins (see
+	// SkipUnlessWorkers).
+	Workers int
+	// WorkerImages are OCI image archives copied into every worker's
+	// data_dir/images, which the worker imports when it starts.
+	WorkerImages []string
 }
 
 // Cluster is a set of server processes on a simulated network. Its
@@ -59,17 +67,10 @@ type Cluster struct {
 	local *netsim.Host
 	hosts []*netsim.Host
 
-	mu     sync.Mutex
-	procs  []*process // nil while a server is not running
-	client *http.Client
-}
-
-type process struct {
-	cmd    *exec.Cmd
-	log    *os.File
-	exited chan struct{}
-	err    error // set before exited is closed
-	paused bool
+	mu      sync.Mutex
+	procs   []*process // nil while a server is not running
+	workers []*worker
+	client  *http.Client
 }
 
 // Start makes the network, starts every server and waits until all are
@@ -120,6 +121,16 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := c.WaitReady(ctx, c.All()...); err != nil {
 		c.Close()
 		return nil, err
+	}
+	if opts.Workers > 0 {
+		if err := c.addWorkers(); err != nil {
+			c.Close()
+			return nil, err
+		}
+		if err := c.WaitWorkersReady(ctx); err != nil {
+			c.Close()
+			return nil, err
+		}
 	}
 	return c, nil
 }
@@ -199,32 +210,19 @@ func (c *Cluster) StartServer(i int, env ...string) error {
 	if c.procs[i] != nil {
 		return fmt.Errorf("server %s is running", Name(i))
 	}
-	logf, err := os.OpenFile(c.LogPath(i), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(logf, "==== start %s %s\n", time.Now().Format(time.RFC3339Nano), strings.Join(env, " "))
 	cmd := c.hosts[i].Command(c.opts.Binary, "server", "--config", c.configPath(i))
 	cmd.Env = append(append(os.Environ(), c.opts.Env...), env...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// Servers die with the test process, even when it is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return fmt.Errorf("start %s: %w", Name(i), err)
-	}
-	p := &process{cmd: cmd, log: logf, exited: make(chan struct{})}
-	c.procs[i] = p
-	go func() {
-		p.err = cmd.Wait()
-		logf.Close()
+	p, err := spawn(cmd, c.LogPath(i), strings.Join(env, " "), func(p *process) {
 		c.mu.Lock()
 		if c.procs[i] == p {
 			c.procs[i] = nil
 		}
 		c.mu.Unlock()
-		close(p.exited)
-	}()
+	})
+	if err != nil {
+		return fmt.Errorf("start %s: %w", Name(i), err)
+	}
+	c.procs[i] = p
 	return nil
 }
 
@@ -256,6 +254,15 @@ func (c *Cluster) Kill(i int) {
 	}
 	p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.exited
+}
+
+// Stop sends server i SIGTERM and waits for it to exit (SIGKILL after
+// 15 s, reported as an error).
+func (c *Cluster) Stop(i int) error {
+	c.mu.Lock()
+	p := c.procs[i]
+	c.mu.Unlock()
+	return stop(p)
 }
 
 // Pause freezes server i with SIGSTOP; Resume thaws it with SIGCONT.
@@ -307,26 +314,18 @@ func (c *Cluster) Heal() {
 	}
 }
 
-// Close kills every server and removes the network.
+// Close kills every worker (and stops its containerd, containers and
+// mounts), then every server, and removes the network.
 func (c *Cluster) Close() error {
+	err := c.closeWorkers()
 	for i := range c.procs {
 		c.Kill(i)
 	}
-	return c.net.Close()
+	return errors.Join(err, c.net.Close())
 }
 
 // LogTail returns the last n lines of server i's log.
-func (c *Cluster) LogTail(i, n int) string {
-	b, err := os.ReadFile(c.LogPath(i))
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func (c *Cluster) LogTail(i, n int) string { return logtail.Lines(c.LogPath(i), n) }
 
 // HTTPClient returns a client that trusts the cluster CA, which exists
 // once a server has become ready. Requests should carry their own

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -52,9 +53,15 @@ func (r *Runtime) CreateContainer(ctx context.Context, sb worker.Sandbox, cfg wo
 	if cfg.WorkDir != "" {
 		opts = append(opts, oci.WithProcessCwd(cfg.WorkDir))
 	}
+	// The pod's own resolv.conf when the worker wrote one (cluster DNS),
+	// else the node's.
+	resolv := filepath.Join(sb.Dir, resolvConfFile)
+	if _, err := os.Stat(resolv); err != nil {
+		resolv = "/etc/resolv.conf"
+	}
 	mounts := []specs.Mount{
 		{Destination: "/etc/hosts", Type: "bind", Source: filepath.Join(sb.Dir, "hosts"), Options: []string{"rbind", "ro"}},
-		{Destination: "/etc/resolv.conf", Type: "bind", Source: "/etc/resolv.conf", Options: []string{"rbind", "ro"}},
+		{Destination: "/etc/resolv.conf", Type: "bind", Source: resolv, Options: []string{"rbind", "ro"}},
 	}
 	for _, m := range cfg.Mounts {
 		o := []string{"rbind", "rw"}
@@ -63,9 +70,13 @@ func (r *Runtime) CreateContainer(ctx context.Context, sb worker.Sandbox, cfg wo
 		}
 		mounts = append(mounts, specs.Mount{Destination: m.Target, Type: "bind", Source: m.Source, Options: o})
 	}
+	hostname := sb.Hostname
+	if hostname == "" {
+		hostname = sb.PodName
+	}
 	opts = append(opts,
 		oci.WithMounts(mounts),
-		oci.WithHostname(sb.PodName),
+		oci.WithHostname(hostname),
 		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: sb.NetNS}),
 	)
 	if cfg.MemoryBytes > 0 {

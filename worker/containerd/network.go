@@ -143,8 +143,11 @@ func (r *Runtime) RunSandbox(ctx context.Context, cfg worker.SandboxConfig) (wor
 		ns.Remove()
 		return worker.Sandbox{}, fmt.Errorf("cni setup gave the pod no address")
 	}
-	hosts := fmt.Sprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n", sb.IP, cfg.PodName)
-	if err := os.WriteFile(filepath.Join(dir, "hosts"), []byte(hosts), 0o644); err != nil {
+	sb.Hostname = cfg.Hostname
+	if sb.Hostname == "" {
+		sb.Hostname = cfg.PodName
+	}
+	if err := writePodFiles(dir, sb, cfg); err != nil {
 		return worker.Sandbox{}, err
 	}
 	b, _ := json.Marshal(sb)
@@ -153,6 +156,27 @@ func (r *Runtime) RunSandbox(ctx context.Context, cfg worker.SandboxConfig) (wor
 	}
 	return sb, nil
 }
+
+// writePodFiles writes the pod's /etc/hosts (the pod's IP under its FQDN
+// and host name, as the kubelet's) and, when the worker gave one, its
+// /etc/resolv.conf, which CreateContainer mounts into every container.
+func writePodFiles(dir string, sb worker.Sandbox, cfg worker.SandboxConfig) error {
+	names := sb.Hostname
+	if cfg.FQDN != "" {
+		names = cfg.FQDN + "\t" + sb.Hostname
+	}
+	hosts := fmt.Sprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n", sb.IP, names)
+	if err := os.WriteFile(filepath.Join(dir, "hosts"), []byte(hosts), 0o644); err != nil {
+		return err
+	}
+	if cfg.ResolvConf == "" {
+		return nil
+	}
+	return os.WriteFile(filepath.Join(dir, resolvConfFile), []byte(cfg.ResolvConf), 0o644)
+}
+
+// resolvConfFile is the pod's resolv.conf in its directory.
+const resolvConfFile = "resolv.conf"
 
 func readSandbox(dir string) (worker.Sandbox, error) {
 	b, err := os.ReadFile(sandboxFile(dir))

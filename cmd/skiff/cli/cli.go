@@ -104,6 +104,7 @@ func newRootCmd(e env) *cobra.Command {
 		newLogsCmd(e),
 		newExecCmd(e),
 		newNodeCmd(e),
+		newTopCmd(e),
 		newCompletionCmd(e),
 	)
 	return root

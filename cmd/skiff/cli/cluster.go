@@ -72,8 +72,13 @@ func newClusterCmd(e env) *cobra.Command {
 		newClusterHashCmd(e),
 		&cobra.Command{
 			Use:   "status",
-			Short: "List the servers of the Raft group",
-			Args:  exactArgs(0),
+			Short: "List the servers of the Raft group and the workers",
+			Long: `List the servers of the Raft group (address, role, last log index, whether
+the answering server reaches them), then the workers: every worker gossip
+sees and every registered Node, with its address, gossip state ("alive",
+or "gone" for a Node whose worker gossip no longer sees), its Ready
+condition and how many pods that have not terminated are bound to it.`,
+			Args: exactArgs(0),
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				servers, err := getRaftServers(cmd, e)
 				if err != nil {
@@ -84,7 +89,22 @@ func newClusterCmd(e env) *cobra.Command {
 				for _, s := range servers {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.ID, s.Address, s.role(), s.LastIndex, yesNo(s.Reachable))
 				}
-				return tw.Flush()
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				workers, note, err := getWorkers(cmd, e)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(e.stdout)
+				if len(workers) == 0 {
+					_, err := fmt.Fprintln(e.stdout, "no workers")
+					return err
+				}
+				if note != "" {
+					fmt.Fprintf(e.stderr, "note: %s\n", note)
+				}
+				return printWorkers(e.stdout, workers)
 			},
 		},
 		&cobra.Command{

@@ -27,16 +27,6 @@ func TestClusterCommands(t *testing.T) {
 		wantReq  request // path, method and body of the one request
 	}{
 		{
-			name:   "status",
-			args:   []string{"cluster", "status"},
-			routes: map[string]http.HandlerFunc{"GET /skiff/v1/operator/raft": jsonReply(200, raftBody)},
-			wantOut: "NAME  ADDRESS         ROLE       LAST-INDEX  REACHABLE\n" +
-				"s1    127.0.0.1:7001  leader     123         yes\n" +
-				"s2    127.0.0.2:7001  follower   120         yes\n" +
-				"s3    127.0.0.3:7001  non-voter  0           no\n",
-			wantReq: request{method: "GET", path: "/skiff/v1/operator/raft"},
-		},
-		{
 			name: "tokens",
 			args: []string{"cluster", "tokens"},
 			routes: map[string]http.HandlerFunc{"GET /skiff/v1/operator/raft": jsonReply(200, `{"servers":[
@@ -166,7 +156,7 @@ func TestClientTokenSources(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			environ := append([]string{"SKIFF_SERVER=" + api.URL}, tt.environ...)
-			r := runCLI(t, environ, append([]string{"cluster", "status"}, tt.args...)...)
+			r := runCLI(t, environ, append([]string{"cluster", "tokens"}, tt.args...)...)
 			if r.code != 0 {
 				t.Fatalf("exit %d: %s", r.code, r.stderr)
 			}

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -87,7 +88,8 @@ func kindNames(k *kube) []string {
 		}
 	}
 	sort.Strings(out)
-	return out
+	// nodes and pods are also metrics.k8s.io resources.
+	return slices.Compact(out)
 }
 
 // objectNames lists the names of objects of kind in the namespace.

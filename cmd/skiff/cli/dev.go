@@ -121,6 +121,9 @@ func devWorker(cfg config.Server, token, socket string) config.Worker {
 	w.ListenAddr = "127.0.0.1:10250"
 	w.Address = "127.0.0.1"
 	w.LogLevel = cfg.LogLevel
+	// The worker's copy of the address plan must be the server's: pods
+	// resolve through the kube-dns Service the leader keeps at cluster_dns.
+	w.PodCIDR, w.ClusterDNS, w.ClusterDomain = cfg.Network.PodCIDR, cfg.Network.ClusterDNS, cfg.Network.ClusterDomain
 	return w
 }
 

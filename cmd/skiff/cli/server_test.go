@@ -150,6 +150,9 @@ func TestDevCommandRunsAWorker(t *testing.T) {
 	if err := got.Validate(); err != nil {
 		t.Fatalf("dev worker config does not validate: %v", err)
 	}
+	if n := config.DevServer().Network; got.ClusterDNS != n.ClusterDNS || got.ClusterDomain != n.ClusterDomain || got.PodCIDR != n.PodCIDR {
+		t.Errorf("dev worker's cluster_dns %v, cluster_domain %q, pod_cidr %v: not the server's %+v", got.ClusterDNS, got.ClusterDomain, got.PodCIDR, n)
+	}
 	if !strings.Contains(r.stdout, "skiff apply -f examples/demo/deployment.yaml") {
 		t.Errorf("stdout %q does not say how to deploy the demo", r.stdout)
 	}

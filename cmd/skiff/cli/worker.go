@@ -91,9 +91,11 @@ func startWorker(ctx context.Context, cfg config.Worker, log *slog.Logger) error
 
 // nodeServices are the node's networking beside its pods: the service
 // proxy (ClusterIP and NodePort on nftables) and the pod routes to other
-// nodes with egress masquerade, sharing one informer factory.
+// nodes with egress masquerade, sharing one informer factory, and the
+// node's cluster DNS server, which netproxy reaches through the kube-dns
+// Service's endpoint for this node.
 func nodeServices(cfg config.Worker, log *slog.Logger) []worker.Service {
-	return []worker.Service{{
+	return []worker.Service{worker.ClusterDNSService(cfg, log), {
 		Name: "netproxy",
 		Run: func(ctx context.Context, client kubernetes.Interface, node worker.NodeInfo) error {
 			var ips []netip.Addr

@@ -4,12 +4,18 @@
 //	PORT         serve HTTP here: / answers "hello from $HOSTNAME",
 //	             /env/NAME answers $NAME, /ready answers 200 once
 //	             READY_AFTER has passed and 503 before, /healthz answers
-//	             200 until HEALTHY_FOR has passed and 500 after
+//	             200 until HEALTHY_FOR has passed and 500 after,
+//	             /resolve/NAME answers NAME's addresses from the pod's
+//	             resolver (/etc/resolv.conf), one a line, or 404 with the
+//	             error, /file?path=P answers the file P
 //	EXIT_AFTER   exit after this duration with EXIT_CODE (default 1)
 //	TERM_DELAY   on SIGTERM, log "got SIGTERM" and exit 0 after this delay
 //	LOG_LINES    print this many numbered lines at start
+//	HOLD_MIB     allocate this many MiB at start, touch every page and
+//	             keep them (a known memory working set)
+//	SPIN         when "1", keep one CPU busy (a known CPU usage)
 //
-// Run with arguments (as exec runs it), it is a tool instead:
+// Run with arguments (as exec runs it), it is a tool instead (tools.go):
 //
 //	echo ARGS...  print ARGS, space-separated, and "to stderr" on stderr
 //	exit CODE     exit with CODE
@@ -24,17 +30,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
-
-	"golang.org/x/term"
 )
 
 func dur(name string) time.Duration {
@@ -53,6 +60,16 @@ func main() {
 		fmt.Printf("line %d\n", i)
 	}
 	fmt.Fprintln(os.Stderr, "testapp stderr")
+	held := hold(os.Getenv("HOLD_MIB"))
+	// A goroutine that waits forever keeps held reachable.
+	never := make(chan struct{})
+	go func() {
+		<-never
+		runtime.KeepAlive(held)
+	}()
+	if os.Getenv("SPIN") == "1" {
+		go spin()
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM)
 	go func() {
@@ -76,6 +93,25 @@ func main() {
 		host, _ := os.Hostname()
 		http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "hello from %s", host) })
 		http.HandleFunc("/env/{name}", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, os.Getenv(r.PathValue("name"))) })
+		http.HandleFunc("/file", func(w http.ResponseWriter, r *http.Request) {
+			b, err := os.ReadFile(r.URL.Query().Get("path"))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusNotFound)
+				return
+			}
+			w.Write(b)
+		})
+		http.HandleFunc("/resolve/{name}", func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+			defer cancel()
+			addrs, err := net.DefaultResolver.LookupHost(ctx, r.PathValue("name"))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusNotFound)
+				return
+			}
+			slices.Sort(addrs)
+			fmt.Fprint(w, strings.Join(addrs, "\n"))
+		})
 		http.HandleFunc("/ready", func(w http.ResponseWriter, r *http.Request) {
 			if time.Since(start) < dur("READY_AFTER") {
 				w.WriteHeader(http.StatusServiceUnavailable)
@@ -94,73 +130,21 @@ func main() {
 	select {}
 }
 
-// tool runs one of the exec tools and returns the exit code.
-func tool(name string, args []string) int {
-	switch name {
-	case "echo":
-		fmt.Println(strings.Join(args, " "))
-		fmt.Fprintln(os.Stderr, "to stderr")
-	case "exit":
-		code, _ := strconv.Atoi(args[0])
-		return code
-	case "cat":
-		io.Copy(os.Stdout, os.Stdin)
-		fmt.Println("EOF")
-	case "tty":
-		if !term.IsTerminal(0) {
-			fmt.Println("not a terminal")
-			return 0
-		}
-		w, h := termSize(5 * time.Second)
-		fmt.Printf("terminal %dx%d\n", w, h)
-	case "winch":
-		sigs := make(chan os.Signal, 1)
-		signal.Notify(sigs, syscall.SIGWINCH)
-		w0, h0 := termSize(5 * time.Second)
-		fmt.Printf("terminal %dx%d\n", w0, h0)
-		deadline := time.After(5 * time.Second)
-		for {
-			select {
-			case <-sigs:
-				if w, h, err := term.GetSize(0); err == nil && (w != w0 || h != h0) {
-					fmt.Printf("resized %dx%d\n", w, h)
-					return 0
-				}
-			case <-deadline:
-				fmt.Println("no resize")
-				return 1
-			}
-		}
-	case "alloc":
-		n, _ := strconv.Atoi(args[0])
-		var keep [][]byte
-		for i := 1; i <= n; i++ {
-			b := make([]byte, 1<<20)
-			for j := 0; j < len(b); j += 4096 {
-				b[j] = 1
-			}
-			keep = append(keep, b)
-			if i%16 == 0 {
-				fmt.Printf("allocated %d MiB\n", i)
-			}
-		}
-		fmt.Printf("allocated %d MiB in all\n", len(keep))
-	default:
-		fmt.Fprintf(os.Stderr, "unknown tool %q\n", name)
-		return 127
+// hold allocates mib MiB and writes every page, so they count in the
+// container's working set.
+func hold(mib string) []byte {
+	n, _ := strconv.Atoi(mib)
+	b := make([]byte, n<<20+1)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
 	}
-	return 0
+	return b
 }
 
-// termSize returns stdin's terminal size once it has one, or whatever it
-// has after wait.
-func termSize(wait time.Duration) (int, int) {
-	deadline := time.Now().Add(wait)
+// spin keeps one CPU busy until the process ends.
+func spin() {
+	x := 0
 	for {
-		w, h, err := term.GetSize(0)
-		if (err == nil && w > 0) || time.Now().After(deadline) {
-			return w, h
-		}
-		time.Sleep(20 * time.Millisecond)
+		x++
 	}
 }

@@ -17,20 +17,11 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
 	"github.com/skiffhq/skiff/fsm"
+	"github.com/skiffhq/skiff/internal/raftdefaults"
 )
 
 // Tuning holds Raft's timing and log-compaction settings.
-type Tuning struct {
-	HeartbeatTimeout   time.Duration
-	ElectionTimeout    time.Duration
-	LeaderLeaseTimeout time.Duration
-	CommitTimeout      time.Duration
-	SnapshotThreshold  uint64
-	SnapshotInterval   time.Duration
-	TrailingLogs       uint64
-	// WatchLogSize is the number of events kept for watches.
-	WatchLogSize int
-}
+type Tuning = raftdefaults.Tuning
 
 // Forwarder carries requests from a follower to the leader. The server
 // package implements it over the servers' internal HTTP API.
@@ -40,11 +31,11 @@ type Forwarder interface {
 	// was not applied), or another error whose outcome is unknown.
 	Propose(ctx context.Context, leader raft.ServerID, cmd []byte) (fsm.Result, error)
 	// ReadIndex asks the leader for the revision a linearizable read must
-	// wait for (see Node.LeaderReadIndex).
+	// wait for (see Replica.LeaderReadIndex).
 	ReadIndex(ctx context.Context, leader raft.ServerID) (uint64, error)
 }
 
-// Config configures a Node.
+// Config configures a Replica.
 type Config struct {
 	ID raft.ServerID
 	// BindAddr is the Raft TCP address; port 0 picks a free port. It must
@@ -61,7 +52,7 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Errors returned by Node.
+// Errors returned by Replica.
 var (
 	// ErrNotLeader means the request reached a server that is not the
 	// leader; nothing was applied, so it is safe to retry.
@@ -76,8 +67,8 @@ var (
 	ErrClosed = errors.New("raft node closed")
 )
 
-// Node is one Raft replica of the store.
-type Node struct {
+// Replica is one Raft replica of the store.
+type Replica struct {
 	cfg      Config
 	log      *slog.Logger
 	store    *fsm.Store
@@ -106,24 +97,13 @@ type Node struct {
 }
 
 // DefaultTuning returns the settings measured on loopback and a 2-core
-// machine (see docs/benchmarks.md).
-func DefaultTuning() Tuning {
-	return Tuning{
-		HeartbeatTimeout:   300 * time.Millisecond,
-		ElectionTimeout:    300 * time.Millisecond,
-		LeaderLeaseTimeout: 150 * time.Millisecond,
-		CommitTimeout:      10 * time.Millisecond,
-		SnapshotThreshold:  8192,
-		SnapshotInterval:   30 * time.Second,
-		TrailingLogs:       10240,
-		WatchLogSize:       fsm.DefaultWatchLogSize,
-	}
-}
+// machine (see docs/benchmarks.md); Open fills zero knobs from it.
+func DefaultTuning() Tuning { return raftdefaults.Get() }
 
 // Open opens (or creates) the replica's on-disk state and starts Raft. A
 // node without existing state stays idle until Bootstrap is called or a
 // leader adds it.
-func Open(cfg Config) (*Node, error) {
+func Open(cfg Config) (*Replica, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -135,7 +115,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	store := fsm.New(fsm.Options{WatchLogSize: cfg.Tuning.WatchLogSize})
-	n := &Node{cfg: cfg, log: log, store: store, notifyCh: make(chan bool, 16), done: make(chan struct{}), readyCh: make(chan struct{}), leaderships: make(chan Leadership, 1)}
+	n := &Replica{cfg: cfg, log: log, store: store, notifyCh: make(chan bool, 16), done: make(chan struct{}), readyCh: make(chan struct{}), leaderships: make(chan Leadership, 1)}
 
 	db, err := openLogStore(filepath.Join(cfg.DataDir, logFile))
 	if err != nil {
@@ -252,20 +232,20 @@ func checkAdvertisable(addr string) error {
 }
 
 // Store returns the replica's state machine for reads and watches.
-func (n *Node) Store() *fsm.Store { return n.store }
+func (n *Replica) Store() *fsm.Store { return n.store }
 
 // Raft exposes the underlying raft instance for stats and tests.
-func (n *Node) Raft() *raft.Raft { return n.raft }
+func (n *Replica) Raft() *raft.Raft { return n.raft }
 
 // ID returns this server's ID.
-func (n *Node) ID() raft.ServerID { return n.cfg.ID }
+func (n *Replica) ID() raft.ServerID { return n.cfg.ID }
 
 // Addr returns the address Raft listens on.
-func (n *Node) Addr() raft.ServerAddress { return n.trans.LocalAddr() }
+func (n *Replica) Addr() raft.ServerAddress { return n.trans.LocalAddr() }
 
 // HasState reports whether the node found existing Raft state on disk when
 // it was opened, or has since been bootstrapped or joined.
-func (n *Node) HasState() bool {
+func (n *Replica) HasState() bool {
 	if n.hasState {
 		return true
 	}
@@ -274,17 +254,17 @@ func (n *Node) HasState() bool {
 
 // Leader returns the current leader's ID and address as this node knows
 // them; empty if none.
-func (n *Node) Leader() (raft.ServerID, raft.ServerAddress) {
+func (n *Replica) Leader() (raft.ServerID, raft.ServerAddress) {
 	addr, id := n.raft.LeaderWithID()
 	return id, addr
 }
 
 // IsLeader reports whether this node believes it is the leader.
-func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+func (n *Replica) IsLeader() bool { return n.raft.State() == raft.Leader }
 
 // Close shuts Raft down and releases the on-disk stores. It does not hand
 // leadership over; use TransferLeadership first for a graceful stop.
-func (n *Node) Close() error {
+func (n *Replica) Close() error {
 	var err error
 	n.closeOnce.Do(func() {
 		close(n.done)
@@ -298,7 +278,7 @@ func (n *Node) Close() error {
 	return err
 }
 
-func (n *Node) closeStores() {
+func (n *Replica) closeStores() {
 	if n.trans != nil {
 		n.trans.Close()
 	}
