@@ -112,9 +112,13 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.serveDiscovery(w, r)
 		return
 	}
-	if ri.Verb == "watch" {
+	switch {
+	case ri.Verb == "watch":
 		defer a.metrics.watchStarted(ri)()
-	} else {
+	case ri.Subresource == "exec":
+		// A session lasts as long as its user wants: like watches, it
+		// holds no in-flight slot, as in Kubernetes' long-running check.
+	default:
 		l := a.readOnly
 		if isMutating(ri.Verb) {
 			l = a.mutating

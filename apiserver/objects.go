@@ -67,6 +67,12 @@ func (h *handler) serve() {
 			break
 		}
 		err = h.podLog()
+	case h.ri.Subresource == "exec":
+		if h.res.GVR.Resource != "pods" || h.ri.Verb != "create" {
+			err = h.notFound()
+			break
+		}
+		err = h.podExec()
 	case h.ri.Subresource == "proxy":
 		if h.res.GVR.Resource != "nodes" || (h.ri.Verb != "get" && h.ri.Verb != "create") {
 			err = h.notFound()

@@ -99,6 +99,12 @@ func parseRequest(r *http.Request) (requestInfo, bool) {
 	default:
 		ri.Verb = strings.ToLower(r.Method)
 	}
+	// A connection to a container is a create whatever the method: the
+	// websocket protocols must use GET, and Kubernetes authorizes them as
+	// create since 1.31 so that get rights do not open a shell.
+	if ri.Subresource == "exec" && (ri.Verb == "get" || ri.Verb == "create") {
+		ri.Verb = "create"
+	}
 	return ri, true
 }
 

@@ -334,7 +334,9 @@ func containerdIDs(t testing.TB, e *env) map[string]bool {
 
 // drain deletes every pod and waits until the worker has confirmed each
 // deletion, which it does after removing the pod's containers and network
-// namespace (the test's temporary directory holds the namespace mounts).
+// namespace (the test's temporary directory holds the namespace mounts),
+// and until every sandbox is gone: the API removes a finished pod
+// (Succeeded or Failed) at once, without waiting for the worker.
 func (e *env) drain(t testing.TB) {
 	ctx := context.Background()
 	one := int64(1)
@@ -349,5 +351,9 @@ func (e *env) drain(t testing.TB) {
 	e.waitFor(t, "every pod gone", 30*time.Second, func() bool {
 		l, err := e.admin.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
 		return err == nil && len(l.Items) == 0
+	})
+	e.waitFor(t, "every sandbox removed", 30*time.Second, func() bool {
+		ents, err := os.ReadDir(filepath.Join(e.dataDir, "pods"))
+		return (err == nil || os.IsNotExist(err)) && len(ents) == 0
 	})
 }

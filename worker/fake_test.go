@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 )
@@ -134,7 +133,7 @@ func (f *fakeRuntime) ListContainers(_ context.Context, uid string) ([]Container
 	return out, nil
 }
 
-func (f *fakeRuntime) Exec(context.Context, string, []string, io.Reader, io.Writer, io.Writer) (int, error) {
+func (f *fakeRuntime) Exec(context.Context, string, ExecRequest) (int, error) {
 	return 0, nil
 }
 

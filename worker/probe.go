@@ -130,7 +130,7 @@ func (pw *podWorker) runHandler(ctx context.Context, pod *corev1.Pod, cur Contai
 	}
 	switch {
 	case h.Exec != nil:
-		code, err := pw.m.w.rt.Exec(ctx, cur.ID, h.Exec.Command, nil, io.Discard, io.Discard)
+		code, err := pw.m.w.rt.Exec(ctx, cur.ID, ExecRequest{Cmd: h.Exec.Command, Stdout: io.Discard, Stderr: io.Discard})
 		if err != nil {
 			return err
 		}

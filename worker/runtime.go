@@ -50,9 +50,29 @@ type Runtime interface {
 	// SetPodCIDR configures the pod network's address range; sandboxes
 	// cannot be made before it is set.
 	SetPodCIDR(cidr string) error
-	// Exec runs cmd in a running container and returns its exit code.
-	Exec(ctx context.Context, id string, cmd []string, stdin io.Reader, stdout, stderr io.Writer) (int, error)
+	// Exec runs a command in a running container and returns its exit
+	// code once the command has ended and its output has been written.
+	// Ending ctx kills the command.
+	Exec(ctx context.Context, id string, req ExecRequest) (int, error)
 }
+
+// ExecRequest is a command to run in a container.
+type ExecRequest struct {
+	Cmd []string
+	// Stdin, Stdout and Stderr may be nil (no such stream). The end of
+	// Stdin closes the command's standard input.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// TTY gives the command a terminal; its output, stderr included, then
+	// all goes to Stdout.
+	TTY bool
+	// Resize delivers the terminal's size changes, when TTY is set; nil
+	// otherwise. The sender closes it or leaves it when the command ends.
+	Resize <-chan TermSize
+}
+
+// TermSize is a terminal's size in characters.
+type TermSize struct{ Width, Height uint16 }
 
 // Errors a Runtime wraps.
 var (

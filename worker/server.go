@@ -21,11 +21,11 @@ import (
 )
 
 // endpoint is the worker's HTTPS endpoint (kubelet's port 10250): it
-// serves /containerLogs/{namespace}/{pod}/{container}, /stats/summary and
-// POST /images/import to the API servers only, which prove who they are
-// with a certificate of the cluster CA that is good for server
-// authentication (servers' certificates are; the CA issues nothing else
-// with that usage).
+// serves /containerLogs/{namespace}/{pod}/{container},
+// /exec/{namespace}/{pod}/{container}, /stats/summary and POST
+// /images/import to the API servers only, which prove who they are with a
+// certificate of the cluster CA that is good for server authentication
+// (servers' certificates are; the CA issues nothing else with that usage).
 type endpoint struct {
 	w   *Worker
 	ln  net.Listener
@@ -52,6 +52,8 @@ func (w *Worker) listen(caPEM []byte) (*endpoint, error) {
 	e := &endpoint{w: w, ln: ln}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", e.containerLogs)
+	mux.HandleFunc("GET /exec/{namespace}/{pod}/{container}", e.exec)
+	mux.HandleFunc("POST /exec/{namespace}/{pod}/{container}", e.exec)
 	mux.HandleFunc("GET /stats/summary", e.statsSummary)
 	mux.HandleFunc("POST /images/import", e.importImage)
 	e.srv = &http.Server{

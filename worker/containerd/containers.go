@@ -232,31 +232,33 @@ func (r *Runtime) rewait(task containerd.Task) <-chan containerd.ExitStatus {
 	}
 }
 
-// recordExit writes the exit code and time on the container and deletes
-// its task, once.
-func (r *Runtime) recordExit(ctx context.Context, id string, task containerd.Task, code uint32, at time.Time) {
+// recordExit writes the exit code and time on the container, and the
+// reason when the runtime can explain the exit (OOMKilled), and deletes
+// its task, once. It returns the reason recorded, by this call or an
+// earlier one: the exit watcher and ListContainers may both see the exit,
+// and only the first can still read the cgroup.
+func (r *Runtime) recordExit(ctx context.Context, id string, task containerd.Task, code uint32, at time.Time) string {
+	r.exitMu.Lock()
+	defer r.exitMu.Unlock()
 	c, err := r.c.LoadContainer(ctx, id)
 	if err != nil {
-		return
+		return ""
+	}
+	defer func() {
+		if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+			r.log.Debug("delete task", "id", id, "err", err)
+		}
+	}()
+	if info, err := c.Info(ctx); err == nil && info.Labels[labelExitCode] != "" {
+		return info.Labels[labelReason]
 	}
 	labels := map[string]string{labelExitCode: strconv.Itoa(int(int32(code))), labelExitAt: at.UTC().Format(time.RFC3339Nano)}
 	if code == 137 && r.oomKilled(ctx, task) {
 		labels[labelReason] = "OOMKilled"
 	}
-	if info, err := c.Info(ctx); err == nil && info.Labels[labelExitCode] != "" {
-		labels = nil
-	}
-	if labels != nil {
-		c.SetLabels(ctx, labels)
-	}
-	if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
-		r.log.Debug("delete task", "id", id, "err", err)
-	}
+	c.SetLabels(ctx, labels)
+	return labels[labelReason]
 }
-
-// oomKilled is a best-effort check; containerd 1.6 reports OOM through
-// events, which the worker does not follow yet.
-func (r *Runtime) oomKilled(ctx context.Context, task containerd.Task) bool { return false }
 
 // StopContainer sends SIGTERM, waits up to grace, then SIGKILL.
 func (r *Runtime) StopContainer(ctx context.Context, id string, grace time.Duration) error {
@@ -396,7 +398,7 @@ func (r *Runtime) status(ctx context.Context, c containerd.Container, info conta
 		r.adopt(ctx, c, s)
 	case containerd.Stopped:
 		s.State, s.ExitCode, s.FinishedAt = worker.StateExited, int32(st.ExitStatus), st.ExitTime
-		r.recordExit(ctx, c.ID(), task, st.ExitStatus, st.ExitTime)
+		s.Reason = r.recordExit(ctx, c.ID(), task, st.ExitStatus, st.ExitTime)
 	}
 	return s
 }

@@ -73,6 +73,10 @@ type Runtime struct {
 	// process. CNI calls take tens of milliseconds, so one at a time costs
 	// little.
 	cniMu sync.Mutex
+	// exitMu serializes recordExit: the exit watcher and ListContainers
+	// may see one exit together, and only the first, before it deletes
+	// the task and with it the cgroup, can tell an OOM kill.
+	exitMu sync.Mutex
 
 	mu      sync.Mutex
 	cni     gocni.CNI // nil until SetPodCIDR

@@ -109,7 +109,7 @@ func TestRuntimeServesOnPodIPAndStopsGracefully(t *testing.T) {
 	// environment, finds port 8080 taken in the pod's network namespace
 	// and exits 2.
 	var stderr strings.Builder
-	if code, err := rt.Exec(ctx, id, []string{"/app"}, nil, io.Discard, &stderr); err != nil || code != 2 {
+	if code, err := rt.Exec(ctx, id, worker.ExecRequest{Cmd: []string{"/app"}, Stdout: io.Discard, Stderr: &stderr}); err != nil || code != 2 {
 		t.Errorf("exec = %d, %v (stderr %q); want exit 2 for the port in use", code, err, stderr.String())
 	}
 	if err := rt.StopContainer(ctx, id, 5*time.Second); err != nil {

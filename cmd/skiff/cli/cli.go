@@ -31,7 +31,8 @@ type env struct {
 
 // Run runs the skiff command line with args (without the program name) and
 // returns the process exit code: 0 on success, 1 when the command failed,
-// 2 for a usage error. SIGINT and SIGTERM cancel the running command.
+// 2 for a usage error, and for exec the remote command's exit code.
+// SIGINT and SIGTERM cancel the running command.
 func Run(args []string, stdout, stderr io.Writer) int {
 	quietKlog(args)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -54,6 +55,10 @@ func run(ctx context.Context, args []string, e env) int {
 		return 0
 	}
 	fmt.Fprintf(e.stderr, "skiff: %v\n", err)
+	if code, ok := exitCodeOf(err); ok {
+		// skiff exec ends as the remote command did, as kubectl exec does.
+		return code
+	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(e.stderr, "Run 'skiff %s --help' for usage.\n", ue.cmd)

@@ -133,7 +133,7 @@ func TestClientExtras(t *testing.T) {
 	if _, err := cs.CoreV1().Pods("default").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i"}}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if r := runEnv(ctx, env{environ: environ}, "exec", "--kubeconfig", kc, "p", "--", "true"); r.code != 1 || !strings.Contains(r.stderr, "does not serve pods/exec") {
+	if r := runEnv(ctx, env{environ: environ}, "exec", "--kubeconfig", kc, "p", "--", "true"); r.code != 1 || !strings.Contains(r.stderr, "pod p does not have a host assigned") {
 		t.Errorf("exec: exit %d %q", r.code, r.stderr)
 	}
 

@@ -5,19 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/remotecommand"
 )
 
 // notServed turns a 404 or 405 of a pod subresource (pods/log,
@@ -116,86 +109,4 @@ func streamLogs(cmd *cobra.Command, cs kubernetes.Interface, p *corev1.Pod, o co
 		fmt.Fprintf(cmd.OutOrStdout(), "%s%s\n", prefix, sc.Text())
 	}
 	return sc.Err()
-}
-
-func newExecCmd(e env) *cobra.Command {
-	var container string
-	var stdin, tty bool
-	cmd := &cobra.Command{
-		Use:   "exec POD [-c CONTAINER] [-i] [-t] -- COMMAND [ARGS...]",
-		Short: "Run a command in a pod's container (pods/exec)",
-	}
-	k := addKubeFlags(cmd, e)
-	cmd.Flags().StringVarP(&container, "container", "c", "", "the container (default: the pod's first)")
-	cmd.Flags().BoolVarP(&stdin, "stdin", "i", false, "pass standard input to the command")
-	cmd.Flags().BoolVarP(&tty, "tty", "t", false, "allocate a terminal")
-	cmd.ValidArgsFunction = completeNamesOf(k, "pods")
-	cmd.RunE = k.run(func(cmd *cobra.Command, args []string) error {
-		if len(args) < 2 {
-			return usageError{cmd: "exec", err: fmt.Errorf("exec needs POD -- COMMAND")}
-		}
-		ns, _, err := k.namespace()
-		if err != nil {
-			return err
-		}
-		cs, err := k.clientset()
-		if err != nil {
-			return err
-		}
-		pod, err := cs.CoreV1().Pods(ns).Get(cmd.Context(), args[0], metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if container == "" && len(pod.Spec.Containers) > 0 {
-			container = pod.Spec.Containers[0].Name
-		}
-		req := cs.CoreV1().RESTClient().Post().Resource("pods").Namespace(ns).Name(pod.Name).SubResource("exec").
-			VersionedParams(&corev1.PodExecOptions{Container: container, Command: args[1:], Stdin: stdin, Stdout: true, Stderr: !tty, TTY: tty}, scheme.ParameterCodec)
-		cfg, err := k.ToRESTConfig()
-		if err != nil {
-			return err
-		}
-		ex, err := newExecutor(cfg, req.URL())
-		if err != nil {
-			return err
-		}
-		opts := remotecommand.StreamOptions{Stdout: cmd.OutOrStdout(), Stderr: e.stderr, Tty: tty}
-		if stdin {
-			opts.Stdin = stdinOf(e)
-		}
-		err = ex.StreamWithContext(cmd.Context(), opts)
-		if isNotServedUpgrade(err) {
-			return fmt.Errorf("the API server does not serve pods/exec for pod %s: this cluster's workers do not provide exec yet (%v)", pod.Name, err)
-		}
-		return err
-	})
-	return cmd
-}
-
-// isNotServedUpgrade reports whether the server refused the stream
-// upgrade because it has no such endpoint.
-func isNotServedUpgrade(err error) bool {
-	if err == nil {
-		return false
-	}
-	if apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) || httpstream.IsUpgradeFailure(err) {
-		return true
-	}
-	// client-go's SPDY executor reports a refused upgrade (the server's
-	// 404 Status) only as text.
-	return strings.Contains(err.Error(), "unable to upgrade streaming request")
-}
-
-// newExecutor prefers the WebSocket protocol and falls back to SPDY, as
-// kubectl does.
-func newExecutor(rc *rest.Config, u *url.URL) (remotecommand.Executor, error) {
-	ws, err := remotecommand.NewWebSocketExecutor(rc, http.MethodGet, u.String())
-	if err != nil {
-		return nil, err
-	}
-	spdy, err := remotecommand.NewSPDYExecutor(rc, http.MethodPost, u)
-	if err != nil {
-		return nil, err
-	}
-	return remotecommand.NewFallbackExecutor(ws, spdy, httpstream.IsUpgradeFailure)
 }

@@ -14,6 +14,19 @@
 //	HOLD_MIB     allocate this many MiB at start, touch every page and
 //	             keep them (a known memory working set)
 //	SPIN         when "1", keep one CPU busy (a known CPU usage)
+//
+// Run with arguments (as exec runs it), it is a tool instead (tools.go):
+//
+//	echo ARGS...  print ARGS, space-separated, and "to stderr" on stderr
+//	exit CODE     exit with CODE
+//	cat           copy stdin to stdout, then print "EOF"
+//	tty           print whether stdin is a terminal and, once it has a
+//	              size (up to 5 s), its size as WIDTHxHEIGHT
+//	winch         as tty, then wait (up to 5 s) for the terminal to take
+//	              another size and print it as "resized WIDTHxHEIGHT"
+//	alloc MIB     allocate and touch MIB mebibytes, 1 MiB at a time,
+//	              printing the total every 16 MiB, then exit 0 (a
+//	              memory limit below MIB gets it OOM-killed first)
 package main
 
 import (
@@ -37,6 +50,9 @@ func dur(name string) time.Duration {
 }
 
 func main() {
+	if len(os.Args) > 1 {
+		os.Exit(tool(os.Args[1], os.Args[2:]))
+	}
 	start := time.Now()
 	fmt.Println("testapp starting")
 	n, _ := strconv.Atoi(os.Getenv("LOG_LINES"))
